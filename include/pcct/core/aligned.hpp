@@ -1,0 +1,28 @@
+#pragma once
+/// 64-byte aligned storage for rows that SIMD kernels stream.
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace pcct {
+
+template <class T, std::size_t Align = 64>
+struct AlignedAllocator {
+  using value_type = T;
+  template <class U>
+  struct rebind { using other = AlignedAllocator<U, Align>; };
+  AlignedAllocator() noexcept = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U, Align>&) noexcept {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(Align)));
+  }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(Align)); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U, Align>&) const noexcept { return true; }
+};
+
+template <class T>
+using aligned_vector = std::vector<T, AlignedAllocator<T>>;
+
+}  // namespace pcct

@@ -1,0 +1,37 @@
+#pragma once
+/// Exact brute-force k-NN: the oracle every other engine is tested against, and the
+/// fallback for small problems. Blocked over (query tile x point tile) so the V.V products
+/// run through the register-blocked dot kernel; parallel over tiles; per-thread scratch.
+#include <span>
+
+#include "pcct/knn/index.hpp"
+#include "pcct/metric/metrics.hpp"
+
+namespace pcct {
+
+/// k-NN of query rows `qrows` of `queries` against every row of `data` (in any order; the
+/// returned ids are data.id(row)). qids[i] is the dataset id of query i (-1 for new points),
+/// used by predecessor mode (only ids < qids[i] are admissible).
+template <class Space>
+KnnResult brute_force_search(const Space& data, const Space& queries, std::span<const index_t> qrows,
+                             std::span<const index_t> qids, const KnnParams& params);
+
+template <class Metric>
+class BruteForceIndex final : public Index {
+ public:
+  explicit BruteForceIndex(Metric metric) : metric_(std::move(metric)) {}
+  index_t size() const override { return metric_.space().size(); }
+  int dim() const override { return metric_.space().dim(); }
+  const char* metric_name() const override { return Metric::name; }
+  const char* algorithm_name() const override { return "brute"; }
+  KnnResult knn(const QuerySet& queries, const KnnParams& params) const override;
+  const Metric& metric() const { return metric_; }
+
+ private:
+  Metric metric_;
+};
+
+extern template class BruteForceIndex<EuclideanMetric>;
+extern template class BruteForceIndex<ResidualMetric>;
+
+}  // namespace pcct

@@ -1,0 +1,47 @@
+#pragma once
+/// Parameters, query sets and results shared by every k-NN engine.
+#include <cstdint>
+#include <vector>
+
+#include "pcct/core/matrix_view.hpp"
+
+namespace pcct {
+
+struct KnnParams {
+  index_t k = 1;             ///< neighbours per query, 1 <= k <= N
+  bool predecessor = false;  ///< query with id i only sees ids j < i (Vecchia conditioning sets)
+  int n_threads = 0;         ///< 0 = OpenMP default; results never depend on it
+};
+
+/// Which points to query: every dataset point, a list of dataset ids, or new coordinates.
+struct QuerySet {
+  enum class Kind { all, ids, coords };
+  Kind kind = Kind::all;
+  IdView ids;         ///< Kind::ids
+  MatrixView coords;  ///< Kind::coords (n x dim)
+
+  static QuerySet all_points() { return {}; }
+  static QuerySet by_ids(IdView ids) { return {Kind::ids, ids, {}}; }
+  static QuerySet by_coords(MatrixView c) { return {Kind::coords, {}, c}; }
+};
+
+/// Work counters of one call (summed over queries).
+struct KnnStats {
+  std::int64_t queries = 0;
+  std::int64_t distance_evaluations = 0;
+  std::int64_t nodes_visited = 0;
+  std::int64_t subtrees_pruned = 0;
+  std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
+};
+
+/// Row q holds the k neighbours of query q sorted by (distance, id); rows with fewer than k
+/// admissible points are padded with id -1 and distance +inf.
+struct KnnResult {
+  index_t queries = 0;
+  index_t k = 0;
+  std::vector<index_t> ids;         ///< queries x k
+  std::vector<double> distances;    ///< queries x k
+  KnnStats stats;
+};
+
+}  // namespace pcct

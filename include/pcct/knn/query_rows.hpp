@@ -1,0 +1,57 @@
+#pragma once
+/// Validated queries, resolved to rows of a query space.
+#include <optional>
+#include <vector>
+
+#include "pcct/core/errors.hpp"
+#include "pcct/knn/knn_types.hpp"
+
+namespace pcct {
+
+template <class Space>
+struct QueryRows {
+  std::optional<Space> external;   ///< new points (ids -1), if the queries were coordinates
+  std::vector<index_t> ids;        ///< dataset id of each query (-1 for new points)
+
+  index_t count() const { return static_cast<index_t>(ids.size()); }
+};
+
+/// Checks k and the query set against a dataset of n points.
+inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet& queries) {
+  PCCT_REQUIRE(params.k >= 1, "k must be >= 1, got ", params.k);
+  PCCT_REQUIRE(params.k <= n, "k (", params.k, ") exceeds the number of points (", n, ")");
+  PCCT_REQUIRE(!(params.predecessor && queries.kind == QuerySet::Kind::coords),
+               "predecessor_mode needs queries given by point id (or all points), not new coordinates");
+  if (queries.kind == QuerySet::Kind::ids) {
+    for (index_t i = 0; i < queries.ids.size; ++i) {
+      const index_t id = queries.ids[i];
+      PCCT_REQUIRE_RANGE(id >= 0 && id < n, "query id ", id, " at position ", i, " is out of range [0, ", n, ")");
+    }
+  }
+}
+
+/// Resolves queries against a metric policy (dataset ids, or embedded new points).
+template <class Metric>
+QueryRows<typename Metric::Space> resolve_queries(const Metric& metric, const QuerySet& queries,
+                                                  const KnnParams& params) {
+  const index_t n = metric.space().size();
+  check_knn_params(params, n, queries);
+  QueryRows<typename Metric::Space> out;
+  switch (queries.kind) {
+    case QuerySet::Kind::all:
+      out.ids.resize(n);
+      for (index_t i = 0; i < n; ++i) out.ids[i] = i;
+      break;
+    case QuerySet::Kind::ids:
+      out.ids.resize(queries.ids.size);
+      for (index_t i = 0; i < queries.ids.size; ++i) out.ids[i] = queries.ids[i];
+      break;
+    case QuerySet::Kind::coords:
+      out.external.emplace(metric.embed(queries.coords, params.n_threads));
+      out.ids.assign(out.external->size(), -1);
+      break;
+  }
+  return out;
+}
+
+}  // namespace pcct

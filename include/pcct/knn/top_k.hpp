@@ -1,0 +1,76 @@
+#pragma once
+/// Bounded collector of the k smallest (distance, id) pairs, ordered lexicographically so
+/// that ties are broken by the smaller id. Storage is supplied by the caller (per-thread
+/// arenas), so collecting allocates nothing.
+#include <algorithm>
+#include <limits>
+
+#include "pcct/core/matrix_view.hpp"
+
+namespace pcct {
+
+struct Neighbour {
+  double dist;
+  index_t id;
+  friend bool operator<(const Neighbour& a, const Neighbour& b) {
+    return a.dist < b.dist || (a.dist == b.dist && a.id < b.id);
+  }
+};
+
+class TopK {
+ public:
+  TopK() = default;
+  TopK(Neighbour* storage, int k) : heap_(storage), k_(k) {}
+
+  int size() const { return size_; }
+  int capacity() const { return k_; }
+  bool full() const { return size_ == k_; }
+  /// Distance a candidate must not exceed to enter (+inf until full).
+  double bound() const { return full() ? heap_[0].dist : std::numeric_limits<double>::infinity(); }
+  /// Current k-th entry (valid when full()).
+  const Neighbour& worst() const { return heap_[0]; }
+
+  /// Offers a candidate; returns true if it entered.
+  bool push(double dist, index_t id) {
+    const Neighbour c{dist, id};
+    if (size_ < k_) {
+      heap_[size_++] = c;
+      std::push_heap(heap_, heap_ + size_);
+      return true;
+    }
+    if (!(c < heap_[0])) return false;
+    std::pop_heap(heap_, heap_ + size_);
+    heap_[size_ - 1] = c;
+    std::push_heap(heap_, heap_ + size_);
+    return true;
+  }
+
+  /// Writes the k entries sorted ascending, padding with (-1, +inf). Destroys the heap.
+  void write_sorted(index_t* ids, double* dists) {
+    std::sort_heap(heap_, heap_ + size_);
+    for (int i = 0; i < size_; ++i) {
+      ids[i] = heap_[i].id;
+      dists[i] = heap_[i].dist;
+    }
+    for (int i = size_; i < k_; ++i) {
+      ids[i] = -1;
+      dists[i] = std::numeric_limits<double>::infinity();
+    }
+    size_ = 0;
+  }
+
+  /// Writes the k entries sorted ascending into `out`, padding with (+inf, -1).
+  void write_sorted(Neighbour* out) {
+    std::sort_heap(heap_, heap_ + size_);
+    std::copy_n(heap_, size_, out);
+    std::fill(out + size_, out + k_, Neighbour{std::numeric_limits<double>::infinity(), -1});
+    size_ = 0;
+  }
+
+ private:
+  Neighbour* heap_ = nullptr;
+  int k_ = 0;
+  int size_ = 0;
+};
+
+}  // namespace pcct

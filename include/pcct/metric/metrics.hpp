@@ -1,0 +1,48 @@
+#pragma once
+/// Metric policies: the dataset of one metric (points in original order) plus how to turn
+/// new coordinates into query points. Engines (brute force, cover tree) are templates over
+/// these, so hot loops never pay a virtual call; the virtual `Index` sits at the boundary.
+#include <memory>
+
+#include "pcct/core/errors.hpp"
+#include "pcct/metric/euclidean_space.hpp"
+#include "pcct/metric/residual_space.hpp"
+#include "pcct/model/residual_model.hpp"
+
+namespace pcct {
+
+class EuclideanMetric {
+ public:
+  using Space = EuclideanSpace;
+  static constexpr const char* name = "euclidean";
+
+  explicit EuclideanMetric(EuclideanSpace space) : space_(std::move(space)) {}
+  const Space& space() const { return space_; }
+  /// New points as an external query space (ids -1).
+  Space embed(MatrixView coords, int /*n_threads*/) const {
+    PCCT_REQUIRE(coords.cols == space_.dim(), "queries have ", coords.cols,
+                 " columns but the points have dimension ", space_.dim());
+    Space s = EuclideanSpace::from_coords(coords, "queries");
+    s.mark_external();
+    return s;
+  }
+
+ private:
+  EuclideanSpace space_;
+};
+
+class ResidualMetric {
+ public:
+  using Space = ResidualSpace;
+  static constexpr const char* name = "residual_correlation";
+
+  explicit ResidualMetric(std::shared_ptr<const ResidualModel> model) : model_(std::move(model)) {}
+  const Space& space() const { return model_->space(); }
+  const ResidualModel& model() const { return *model_; }
+  Space embed(MatrixView coords, int n_threads) const { return model_->embed(coords, n_threads, "queries"); }
+
+ private:
+  std::shared_ptr<const ResidualModel> model_;
+};
+
+}  // namespace pcct

@@ -1,0 +1,74 @@
+#pragma once
+/// Points under the residual-correlation metric, in a chosen order:
+///   rho_ij = (K(x_i, x_j) - V_i . V_j) / sqrt(p_i p_j),  d_ij = sqrt(1 - min(|rho_ij|, 1)),
+///   d_ii = 0.
+/// Everything is float64: K - V.V cancels ~6 digits on typical data, so float32 would
+/// return wrong neighbours. V rows are zero-padded to a multiple of 8 and 64-byte aligned.
+#include <span>
+#include <vector>
+
+#include "pcct/core/aligned.hpp"
+#include "pcct/core/matrix_view.hpp"
+#include "pcct/kernels/kernel.hpp"
+#include "pcct/metric/rows.hpp"
+
+namespace pcct {
+
+class ResidualSpace {
+ public:
+  struct Scratch {
+    std::vector<const double*> qrows, prows;
+    std::vector<double> dots;  // nq x count
+    std::vector<double> xp;    // dim x count
+    std::vector<double> pp;
+    std::vector<index_t> pid;
+    std::vector<double> xq;
+  };
+
+  ResidualSpace() = default;
+  /// Empty space with the given kernel and shape; rows are filled by the model.
+  ResidualSpace(Kernel kernel, int dim, int rank, index_t n);
+
+  index_t size() const { return n_; }
+  int dim() const { return dim_; }
+  int rank() const { return rank_; }
+  int rank_padded() const { return rank_pad_; }
+  const Kernel& kernel() const { return kernel_; }
+  index_t id(index_t r) const { return ids_[r]; }
+  const std::vector<index_t>& ids() const { return ids_; }
+
+  /// Row r of V (rank_padded() doubles, zero beyond rank()).
+  const double* v_row(index_t r) const { return v_.data() + r * rank_pad_; }
+  double* v_row_mut(index_t r) { return v_.data() + r * rank_pad_; }
+  double p(index_t r) const { return p_[r]; }
+  double& p_mut(index_t r) { return p_[r]; }
+  /// Coordinate t of row r divided by the lengthscale of dimension t.
+  double scaled_coord(index_t r, int t) const { return xs_[t * n_ + r]; }
+  void set_scaled_coord(index_t r, int t, double x) { xs_[t * n_ + r] = x; }
+  void set_id(index_t r, index_t id) { ids_[r] = id; }
+
+  ResidualSpace permuted(std::span<const index_t> order) const;
+  void mark_external();
+  void append(const ResidualSpace& more, index_t first_id);
+
+  /// Distance between row a of `qs` and row b of this space (reference path, one pair).
+  double distance(const ResidualSpace& qs, index_t a, index_t b) const;
+
+  /// out[i * ld + j] = d(query row q[i] of qs, point row p[j] of this space);
+  /// aux (if not null) receives |rho| clamped to [0, 1] with the same layout.
+  void evaluate(const ResidualSpace& qs, Rows q, Rows p, double* out, double* aux, index_t ld,
+                Scratch& scratch) const;
+
+ private:
+  Kernel kernel_;
+  index_t n_ = 0;
+  int dim_ = 0;
+  int rank_ = 0;
+  int rank_pad_ = 0;
+  aligned_vector<double> v_;    // n x rank_pad
+  std::vector<double> xs_;      // dim x n scaled coordinates (structure-of-arrays)
+  std::vector<double> p_;       // n
+  std::vector<index_t> ids_;    // n
+};
+
+}  // namespace pcct

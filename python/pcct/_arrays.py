@@ -1,0 +1,71 @@
+"""Input conversion: accept any real dtype and any memory layout, name the argument on error.
+
+Arrays are converted to float64/int64 only when needed; strided and Fortran-ordered arrays
+are passed to C++ as views (the core copies what it keeps into its own layout).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _as_array(x, name: str) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except Exception as exc:  # pragma: no cover - numpy raises many types
+        raise ValueError(f"{name} must be array-like: {exc}") from exc
+
+
+def as_matrix(x, name: str) -> np.ndarray:
+    """A 2-D float64 array (view when already float64)."""
+    a = _as_array(x, name)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (n_points, n_dims), got shape {a.shape}")
+    if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
+        raise ValueError(f"{name} must contain real numbers, got dtype {a.dtype}")
+    if a.dtype != np.float64:
+        a = a.astype(np.float64)
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} has no rows (N = 0)")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} has no columns")
+    return a
+
+
+def as_vector(x, name: str) -> np.ndarray:
+    """A 1-D float64 array."""
+    a = _as_array(x, name)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {a.shape}")
+    if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
+        raise ValueError(f"{name} must contain real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64, copy=False)
+
+
+def as_ids(x, name: str) -> np.ndarray:
+    """A 1-D int64 array of point ids."""
+    a = _as_array(x, name)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of point ids, got shape {a.shape}")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must contain integer point ids, got dtype {a.dtype}")
+    if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} contains an id larger than int64")
+    return a.astype(np.int64, copy=False)
+
+
+def as_positive_int(x, name: str) -> int:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {x!r}")
+    x = int(x)
+    if x <= 0:
+        raise ValueError(f"{name} must be >= 1, got {x}")
+    return x
+
+
+def as_threads(n_threads) -> int:
+    """0 means the OpenMP default."""
+    if n_threads is None:
+        return 0
+    return as_positive_int(n_threads, "n_threads")

@@ -1,0 +1,117 @@
+"""Exact k-NN indexes: ``cover_tree(...)`` (the product) and ``brute_force_knn(...)`` (the oracle)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._arrays import as_ids, as_matrix, as_positive_int, as_threads
+from .kernels import Kernel
+from .model import ResidualModel
+
+__all__ = ["KnnIndex", "cover_tree", "brute_force_knn"]
+
+ALGORITHMS = ("auto", "tree", "brute")
+
+
+def _parse_queries(queries):
+    """None -> all points; 1-D integers -> point ids; 2-D numbers -> new coordinates."""
+    if queries is None:
+        return "all", None, None
+    a = np.asarray(queries)
+    if a.ndim == 1:
+        return "ids", as_ids(a, "queries"), None
+    if a.ndim == 2:
+        return "coords", None, as_matrix(a, "queries")
+    raise ValueError(f"queries must be None, a 1-D array of point ids or a 2-D array of coordinates, got shape {a.shape}")
+
+
+class KnnIndex:
+    """An exact k-nearest-neighbour index over a fixed set of points.
+
+    ``knn`` returns ids (int64, Q x k) and distances (float64, Q x k), rows sorted by
+    distance with ties broken by the smaller id, padded with -1 / +inf where fewer than k
+    points are admissible (predecessor mode).
+    """
+
+    def __init__(self, core, *, model=None, n_threads=None):
+        self._core = core
+        self._model = model
+        self._n_threads = as_threads(n_threads)
+        self.last_stats: dict | None = None
+
+    @property
+    def n_points(self) -> int:
+        return self._core.size
+
+    @property
+    def metric(self) -> str:
+        return self._core.metric
+
+    @property
+    def algorithm(self) -> str:
+        return self._core.algorithm
+
+    @property
+    def model(self) -> ResidualModel | None:
+        return self._model
+
+    def knn(self, k=50, queries=None, predecessor_mode=False, return_distances=True, n_threads=None):
+        """Exact k nearest neighbours.
+
+        queries: None (every point), a 1-D array of point ids, or a 2-D array of new
+        coordinates. predecessor_mode: query id i only returns ids j < i.
+        """
+        k = as_positive_int(k, "k")
+        kind, ids, coords = _parse_queries(queries)
+        threads = self._n_threads if n_threads is None else as_threads(n_threads)
+        out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, bool(predecessor_mode), threads)
+        self.last_stats = stats
+        return (out_ids, out_dist) if return_distances else out_ids
+
+    def __repr__(self) -> str:
+        return f"KnnIndex(n_points={self.n_points}, metric={self.metric!r}, algorithm={self.algorithm!r})"
+
+
+def _residual_model(coords, kernel, v_matrix, p_diag, inducing_count, inducing, seed, n_threads):
+    if not isinstance(kernel, Kernel):
+        raise ValueError(f"kernel must be a pcct.kernels kernel (RBF, Matern12, ...), got {kernel!r}")
+    if (v_matrix is None) != (p_diag is None):
+        raise ValueError("v_matrix and p_diag must be given together")
+    if v_matrix is not None:
+        if inducing is not None or inducing_count is not None:
+            raise ValueError("give either user factors (v_matrix, p_diag) or inducing points, not both")
+        return ResidualModel.from_factors(coords, kernel, v_matrix=v_matrix, p_diag=p_diag)
+    return ResidualModel(coords, kernel, inducing_count=inducing_count, inducing=inducing, seed=seed,
+                         n_threads=n_threads)
+
+
+def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_count=None, inducing=None,
+               seed=0, algorithm="auto", n_threads=None) -> KnnIndex:
+    """Builds an exact k-NN index (covertreex-compatible factory).
+
+    No kernel: Euclidean metric on ``coords``. A kernel: residual-correlation metric with V
+    from ``inducing_count`` random points (``seed``; default min(512, N)) or the explicit id
+    array ``inducing``. A kernel plus ``v_matrix``/``p_diag``: the caller's factors (K still
+    from the kernel). ``coords`` may also be a ``ResidualModel``.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if isinstance(coords, ResidualModel):
+        model = coords
+    elif kernel is None:
+        if v_matrix is not None or p_diag is not None or inducing is not None or inducing_count is not None:
+            raise ValueError("v_matrix, p_diag, inducing and inducing_count need a kernel")
+        return KnnIndex(_core.brute_force_euclidean(as_matrix(coords, "coords")), n_threads=n_threads)
+    else:
+        model = _residual_model(coords, kernel, v_matrix, p_diag, inducing_count, inducing, seed, n_threads)
+    return KnnIndex(_core.brute_force_residual(model._core), model=model, n_threads=n_threads)
+
+
+def brute_force_knn(data, k, queries=None, predecessor_mode=False, return_distances=True, n_threads=None):
+    """Exact brute-force k-NN: residual correlation if ``data`` is a ResidualModel, else
+    Euclidean on the coordinates ``data``."""
+    if isinstance(data, ResidualModel):
+        core = _core.brute_force_residual(data._core)
+    else:
+        core = _core.brute_force_euclidean(as_matrix(data, "coords"))
+    return KnnIndex(core, n_threads=n_threads).knn(k, queries, predecessor_mode, return_distances)

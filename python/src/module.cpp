@@ -1,0 +1,188 @@
+// pcct._core: converts NumPy arrays to views, releases the GIL around C++ work, and
+// converts results back. No algorithmic code lives here.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pcct/knn/brute_force.hpp"
+#include "pcct/model/residual_model.hpp"
+#include "pcct/core/simd_level.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using pcct::index_t;
+
+using F64Matrix = nb::ndarray<const double, nb::ndim<2>, nb::device::cpu>;
+using F64Vector = nb::ndarray<const double, nb::ndim<1>, nb::device::cpu>;
+using I64Vector = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::device::cpu>;
+
+namespace {
+
+pcct::MatrixView view(const F64Matrix& a) {
+  return {a.data(), static_cast<index_t>(a.shape(0)), static_cast<index_t>(a.shape(1)),
+          static_cast<index_t>(a.stride(0)), static_cast<index_t>(a.stride(1))};
+}
+pcct::VectorView view(const F64Vector& a) {
+  return {a.data(), static_cast<index_t>(a.shape(0)), static_cast<index_t>(a.stride(0))};
+}
+pcct::IdView view(const I64Vector& a) {
+  return {a.data(), static_cast<index_t>(a.shape(0)), static_cast<index_t>(a.stride(0))};
+}
+
+// Hands a std::vector to NumPy without a copy (the capsule owns it).
+template <class T>
+nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& v, std::initializer_list<size_t> shape) {
+  auto* heap = new std::vector<T>(std::move(v));
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(heap->data(), shape, owner);
+}
+
+pcct::Kernel make_kernel(const std::string& type, double variance, const F64Vector& lengthscale) {
+  pcct::Kernel k;
+  k.type = pcct::parse_kernel_type(type);
+  k.variance = variance;
+  k.lengthscale.assign(lengthscale.shape(0), 0.0);
+  for (size_t i = 0; i < lengthscale.shape(0); ++i) k.lengthscale[i] = lengthscale.data()[i * lengthscale.stride(0)];
+  return k;
+}
+
+nb::dict stats_dict(pcct::KnnStats&& s) {
+  nb::dict d;
+  d["queries"] = s.queries;
+  d["distance_evaluations"] = s.distance_evaluations;
+  d["distance_evaluations_per_query"] =
+      s.queries ? static_cast<double>(s.distance_evaluations) / static_cast<double>(s.queries) : 0.0;
+  d["nodes_visited"] = s.nodes_visited;
+  d["subtrees_pruned"] = s.subtrees_pruned;
+  const size_t n = s.evaluations_per_query.size();
+  d["evaluations_per_query"] = to_numpy(std::move(s.evaluations_per_query), {n});
+  return d;
+}
+
+struct PyIndex {
+  std::shared_ptr<const pcct::Index> index;
+
+  nb::tuple knn(const std::string& kind, std::optional<I64Vector> ids, std::optional<F64Matrix> coords,
+                index_t k, bool predecessor, int n_threads) const {
+    pcct::QuerySet qs;
+    if (kind == "ids") qs = pcct::QuerySet::by_ids(view(*ids));
+    else if (kind == "coords") qs = pcct::QuerySet::by_coords(view(*coords));
+    pcct::KnnParams params{k, predecessor, n_threads};
+    pcct::KnnResult r;
+    {
+      nb::gil_scoped_release release;
+      r = index->knn(qs, params);
+    }
+    const size_t q = static_cast<size_t>(r.queries), kk = static_cast<size_t>(r.k);
+    return nb::make_tuple(to_numpy(std::move(r.ids), {q, kk}), to_numpy(std::move(r.distances), {q, kk}),
+                          stats_dict(std::move(r.stats)));
+  }
+};
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "pcct C++ core (exact cover-tree k-NN)";
+  m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });
+
+  nb::class_<pcct::ResidualModel>(m, "ResidualModel")
+      .def_static(
+          "from_inducing",
+          [](const F64Matrix& coords, const std::string& kernel, double variance, const F64Vector& lengthscale,
+             const I64Vector& inducing, int n_threads) {
+            auto k = make_kernel(kernel, variance, lengthscale);
+            nb::gil_scoped_release release;
+            return std::make_shared<pcct::ResidualModel>(
+                pcct::ResidualModel::from_inducing(view(coords), k, view(inducing), n_threads));
+          },
+          "coords"_a, "kernel"_a, "variance"_a, "lengthscale"_a, "inducing"_a, "n_threads"_a)
+      .def_static(
+          "from_factors",
+          [](const F64Matrix& coords, const std::string& kernel, double variance, const F64Vector& lengthscale,
+             const F64Matrix& v, const F64Vector& p) {
+            auto k = make_kernel(kernel, variance, lengthscale);
+            nb::gil_scoped_release release;
+            return std::make_shared<pcct::ResidualModel>(
+                pcct::ResidualModel::from_factors(view(coords), k, view(v), view(p)));
+          },
+          "coords"_a, "kernel"_a, "variance"_a, "lengthscale"_a, "v"_a, "p"_a)
+      .def_prop_ro("size", &pcct::ResidualModel::size)
+      .def_prop_ro("dim", &pcct::ResidualModel::dim)
+      .def_prop_ro("rank", &pcct::ResidualModel::rank)
+      .def_prop_ro("can_embed", &pcct::ResidualModel::can_embed)
+      .def("inducing", [](const pcct::ResidualModel& m) {
+        std::vector<index_t> ids = m.inducing();
+        const size_t n = ids.size();
+        return to_numpy(std::move(ids), {n});
+      })
+      .def("v", [](const pcct::ResidualModel& m) {
+        const auto& s = m.space();
+        std::vector<double> v(static_cast<size_t>(s.size()) * s.rank());
+        for (index_t i = 0; i < s.size(); ++i)
+          std::copy_n(s.v_row(i), s.rank(), v.data() + static_cast<size_t>(i) * s.rank());
+        return to_numpy(std::move(v), {static_cast<size_t>(s.size()), static_cast<size_t>(s.rank())});
+      })
+      .def("p", [](const pcct::ResidualModel& m) {
+        const auto& s = m.space();
+        std::vector<double> p(s.size());
+        for (index_t i = 0; i < s.size(); ++i) p[i] = s.p(i);
+        return to_numpy(std::move(p), {static_cast<size_t>(s.size())});
+      })
+      .def(
+          "pairwise",
+          [](const pcct::ResidualModel& m, const I64Vector& a, const I64Vector& b) {
+            // Distances between dataset points a[i] and b[j] (testing and diagnostics).
+            const auto& s = m.space();
+            for (size_t i = 0; i < a.shape(0); ++i)
+              PCCT_REQUIRE_RANGE(a(i) >= 0 && a(i) < s.size(), "id ", a(i), " out of range");
+            for (size_t j = 0; j < b.shape(0); ++j)
+              PCCT_REQUIRE_RANGE(b(j) >= 0 && b(j) < s.size(), "id ", b(j), " out of range");
+            std::vector<double> out(a.shape(0) * b.shape(0));
+            std::vector<index_t> ia(a.shape(0)), ib(b.shape(0));
+            for (size_t i = 0; i < ia.size(); ++i) ia[i] = a(i);
+            for (size_t j = 0; j < ib.size(); ++j) ib[j] = b(j);
+            {
+              nb::gil_scoped_release release;
+              pcct::ResidualSpace::Scratch scratch;
+              for (size_t i = 0; i < ia.size(); ++i)
+                s.evaluate(s, pcct::Rows::list(&ia[i], 1), pcct::Rows::list(ib.data(), static_cast<int>(ib.size())),
+                           out.data() + i * ib.size(), nullptr, static_cast<index_t>(ib.size()), scratch);
+            }
+            return to_numpy(std::move(out), {ia.size(), ib.size()});
+          },
+          "a"_a, "b"_a);
+
+  nb::class_<PyIndex>(m, "Index")
+      .def_prop_ro("size", [](const PyIndex& i) { return i.index->size(); })
+      .def_prop_ro("dim", [](const PyIndex& i) { return i.index->dim(); })
+      .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
+      .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
+      .def("knn", &PyIndex::knn, "kind"_a, "ids"_a.none(), "coords"_a.none(), "k"_a, "predecessor"_a,
+           "n_threads"_a);
+
+  m.def(
+      "brute_force_euclidean",
+      [](const F64Matrix& coords) {
+        nb::gil_scoped_release release;
+        auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
+        return PyIndex{std::make_shared<pcct::BruteForceIndex<pcct::EuclideanMetric>>(
+            pcct::EuclideanMetric(std::move(space)))};
+      },
+      "coords"_a);
+  m.def(
+      "brute_force_residual",
+      [](std::shared_ptr<pcct::ResidualModel> model) {
+        return PyIndex{
+            std::make_shared<pcct::BruteForceIndex<pcct::ResidualMetric>>(pcct::ResidualMetric(std::move(model)))};
+      },
+      "model"_a);
+}

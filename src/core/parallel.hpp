@@ -1,0 +1,44 @@
+#pragma once
+/// Exception-safe parallel loops over OpenMP.
+///
+/// Threading guarantee used throughout pcct: every parallel loop partitions work into
+/// items whose results do not depend on which thread runs them or in what order, so
+/// answers are bit-identical for every thread count.
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+#include <omp.h>
+
+namespace pcct {
+
+/// Number of threads to use: `requested` if > 0, otherwise the OpenMP default.
+int resolve_threads(int requested);
+
+/// Runs body(item, thread_id) for item in [0, n) on `threads` threads (dynamic schedule).
+/// The first exception thrown by any item is rethrown on the calling thread.
+template <class Body>
+void parallel_for(std::int64_t n, int threads, Body&& body) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  if (threads <= 1 || n <= 1) {
+    for (std::int64_t i = 0; i < n; ++i) body(i, 0);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int tid = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < n; ++i) {
+      try {
+        body(i, tid);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace pcct

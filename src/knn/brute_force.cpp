@@ -1,0 +1,138 @@
+#include "pcct/knn/brute_force.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "pcct/knn/query_rows.hpp"
+#include "pcct/knn/top_k.hpp"
+
+namespace pcct {
+namespace {
+
+constexpr int kQueryTile = 16;
+constexpr int kPointTile = 256;
+
+template <class Space>
+struct ThreadScratch {
+  typename Space::Scratch space;
+  std::vector<double> dist;         // kQueryTile x kPointTile
+  std::vector<Neighbour> heaps;     // kQueryTile x k
+};
+
+}  // namespace
+
+template <class Space>
+KnnResult brute_force_search(const Space& data, const Space& queries, std::span<const index_t> qrows,
+                             std::span<const index_t> qids, const KnnParams& params) {
+  const index_t nq = static_cast<index_t>(qrows.size());
+  const index_t n = data.size();
+  const int k = static_cast<int>(params.k);
+  KnnResult res;
+  res.queries = nq;
+  res.k = k;
+  res.ids.assign(static_cast<size_t>(nq) * k, -1);
+  res.distances.assign(static_cast<size_t>(nq) * k, 0.0);
+  res.stats.queries = nq;
+  res.stats.evaluations_per_query.assign(nq, 0);
+  if (nq == 0) return res;
+
+  const int threads = resolve_threads(params.n_threads);
+  const index_t qtiles = (nq + kQueryTile - 1) / kQueryTile;
+  // With few query tiles, also split the points into chunks (merged exactly afterwards).
+  index_t chunks = 1;
+  if (qtiles < 4 * threads) {
+    const index_t max_chunks = (n + kPointTile - 1) / kPointTile;
+    chunks = std::min<index_t>(max_chunks, (4 * threads + qtiles - 1) / qtiles);
+  }
+  const index_t chunk_size = ((n + chunks - 1) / chunks + kPointTile - 1) / kPointTile * kPointTile;
+  std::vector<Neighbour> partial(chunks > 1 ? static_cast<size_t>(chunks) * nq * k : 0);
+
+  std::vector<ThreadScratch<Space>> scratch(threads);
+  for (auto& s : scratch) {
+    s.dist.resize(static_cast<size_t>(kQueryTile) * kPointTile);
+    s.heaps.resize(static_cast<size_t>(kQueryTile) * k);
+  }
+
+  parallel_for(qtiles * chunks, threads, [&](index_t item, int tid) {
+    auto& sc = scratch[tid];
+    const index_t qt = item / chunks, c = item % chunks;
+    const index_t q0 = qt * kQueryTile;
+    const int nqt = static_cast<int>(std::min<index_t>(kQueryTile, nq - q0));
+    const index_t p_begin = c * chunk_size;
+    index_t p_end = std::min(n, p_begin + chunk_size);
+    if (params.predecessor) {
+      index_t max_id = 0;
+      for (int i = 0; i < nqt; ++i) max_id = std::max(max_id, qids[q0 + i]);
+      p_end = std::min(p_end, max_id);
+    }
+    TopK heaps[kQueryTile];
+    for (int i = 0; i < nqt; ++i) heaps[i] = TopK(sc.heaps.data() + static_cast<size_t>(i) * k, k);
+    for (index_t pb = p_begin; pb < p_end; pb += kPointTile) {
+      const int np = static_cast<int>(std::min<index_t>(kPointTile, p_end - pb));
+      data.evaluate(queries, Rows::list(qrows.data() + q0, nqt), Rows::range(pb, np), sc.dist.data(), nullptr,
+                    kPointTile, sc.space);
+      for (int i = 0; i < nqt; ++i) {
+        int limit = np;
+        if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
+        const double* row = sc.dist.data() + static_cast<size_t>(i) * kPointTile;
+        TopK& h = heaps[i];
+        for (int j = 0; j < limit; ++j)
+          if (row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        res.stats.evaluations_per_query[q0 + i] += np;  // (q, chunk) pairs are owned by one item
+      }
+    }
+    for (int i = 0; i < nqt; ++i) {
+      if (chunks == 1) {
+        const size_t off = static_cast<size_t>(q0 + i) * k;
+        heaps[i].write_sorted(res.ids.data() + off, res.distances.data() + off);
+      } else {
+        heaps[i].write_sorted(partial.data() + (static_cast<size_t>(c) * nq + q0 + i) * k);
+      }
+    }
+  });
+
+  if (chunks > 1) {
+    parallel_for(nq, threads, [&](index_t q, int) {
+      std::vector<Neighbour> all;
+      all.reserve(static_cast<size_t>(chunks) * k);
+      for (index_t c = 0; c < chunks; ++c) {
+        const Neighbour* src = partial.data() + (static_cast<size_t>(c) * nq + q) * k;
+        for (int j = 0; j < k; ++j)
+          if (src[j].id >= 0) all.push_back(src[j]);
+      }
+      const size_t keep = std::min<size_t>(k, all.size());
+      std::partial_sort(all.begin(), all.begin() + keep, all.end());
+      const size_t off = static_cast<size_t>(q) * k;
+      for (int j = 0; j < k; ++j) {
+        const bool have = static_cast<size_t>(j) < keep;
+        res.ids[off + j] = have ? all[j].id : -1;
+        res.distances[off + j] = have ? all[j].dist : std::numeric_limits<double>::infinity();
+      }
+    });
+  }
+  for (auto e : res.stats.evaluations_per_query) res.stats.distance_evaluations += e;
+  return res;
+}
+
+template <class Metric>
+KnnResult BruteForceIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
+  auto q = resolve_queries(metric_, queries, params);
+  const auto& qspace = q.external ? *q.external : metric_.space();
+  // Dataset queries are rows of the original-order space (row == id); new points are rows
+  // 0..n-1 of their own space.
+  std::vector<index_t> rows(q.count());
+  for (index_t i = 0; i < q.count(); ++i) rows[i] = q.external ? i : q.ids[i];
+  return brute_force_search(metric_.space(), qspace, rows, q.ids, params);
+}
+
+template KnnResult brute_force_search<EuclideanSpace>(const EuclideanSpace&, const EuclideanSpace&,
+                                                      std::span<const index_t>, std::span<const index_t>,
+                                                      const KnnParams&);
+template KnnResult brute_force_search<ResidualSpace>(const ResidualSpace&, const ResidualSpace&,
+                                                     std::span<const index_t>, std::span<const index_t>,
+                                                     const KnnParams&);
+template class BruteForceIndex<EuclideanMetric>;
+template class BruteForceIndex<ResidualMetric>;
+
+}  // namespace pcct

@@ -1,0 +1,23 @@
+#pragma once
+// Input validation helpers shared by the spaces and the model.
+#include <cmath>
+
+#include "pcct/core/errors.hpp"
+#include "pcct/core/matrix_view.hpp"
+
+namespace pcct::detail {
+
+/// Throws naming `what`, the row and the column of the first non-finite entry.
+inline void require_finite(MatrixView m, const char* what) {
+  for (index_t i = 0; i < m.rows; ++i)
+    for (index_t j = 0; j < m.cols; ++j)
+      PCCT_REQUIRE(std::isfinite(m(i, j)), what, " contains a non-finite value (", m(i, j), ") at row ", i,
+                   ", column ", j);
+}
+
+inline void require_nonempty(MatrixView m, const char* what) {
+  PCCT_REQUIRE(m.rows > 0, what, " has no rows (N = 0)");
+  PCCT_REQUIRE(m.cols > 0, what, " has no columns (dimension 0)");
+}
+
+}  // namespace pcct::detail

@@ -1,0 +1,87 @@
+#include "pcct/metric/euclidean_space.hpp"
+
+#include "metric/check.hpp"
+#include "simd/dispatch.hpp"
+
+namespace pcct {
+
+EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) {
+  detail::require_nonempty(coords, what);
+  detail::require_finite(coords, what);
+  EuclideanSpace s;
+  s.n_ = coords.rows;
+  s.dim_ = static_cast<int>(coords.cols);
+  s.xs_.resize(static_cast<size_t>(s.n_) * s.dim_);
+  s.ids_.resize(s.n_);
+  for (index_t i = 0; i < s.n_; ++i) {
+    s.ids_[i] = i;
+    for (int t = 0; t < s.dim_; ++t) s.xs_[t * s.n_ + i] = coords(i, t);
+  }
+  return s;
+}
+
+EuclideanSpace EuclideanSpace::permuted(std::span<const index_t> order) const {
+  EuclideanSpace s;
+  s.n_ = static_cast<index_t>(order.size());
+  s.dim_ = dim_;
+  s.xs_.resize(static_cast<size_t>(s.n_) * dim_);
+  s.ids_.resize(s.n_);
+  for (index_t r = 0; r < s.n_; ++r) {
+    const index_t src = order[r];
+    s.ids_[r] = ids_[src];
+    for (int t = 0; t < dim_; ++t) s.xs_[t * s.n_ + r] = xs_[t * n_ + src];
+  }
+  return s;
+}
+
+void EuclideanSpace::mark_external() {
+  for (auto& id : ids_) id = -1;
+}
+
+void EuclideanSpace::append(const EuclideanSpace& more, index_t first_id) {
+  PCCT_REQUIRE(more.dim_ == dim_, "appended points have dimension ", more.dim_, ", expected ", dim_);
+  const index_t n = n_ + more.n_;
+  std::vector<double> xs(static_cast<size_t>(n) * dim_);
+  for (int t = 0; t < dim_; ++t) {
+    for (index_t i = 0; i < n_; ++i) xs[t * n + i] = xs_[t * n_ + i];
+    for (index_t i = 0; i < more.n_; ++i) xs[t * n + n_ + i] = more.xs_[t * more.n_ + i];
+  }
+  for (index_t i = 0; i < more.n_; ++i) ids_.push_back(first_id + i);
+  xs_ = std::move(xs);
+  n_ = n;
+}
+
+double EuclideanSpace::distance(const EuclideanSpace& qs, index_t a, index_t b) const {
+  Scratch scratch;
+  double out = 0;
+  evaluate(qs, Rows::range(a, 1), Rows::range(b, 1), &out, nullptr, 1, scratch);
+  return out;
+}
+
+void EuclideanSpace::evaluate(const EuclideanSpace& qs, Rows q, Rows p, double* out, double* /*aux*/,
+                              index_t ld, Scratch& sc) const {
+  const auto& tab = simd::table();
+  simd::RowArgs args;
+  args.n = p.count;
+  args.dim = dim_;
+  if (p.contiguous()) {
+    args.xp = xs_.data() + p.start;
+    args.ldx = n_;
+  } else {
+    if (sc.xp.size() < static_cast<size_t>(dim_) * p.count) sc.xp.resize(static_cast<size_t>(dim_) * p.count);
+    for (int t = 0; t < dim_; ++t)
+      for (int j = 0; j < p.count; ++j) sc.xp[t * p.count + j] = xs_[t * n_ + p.idx[j]];
+    args.xp = sc.xp.data();
+    args.ldx = p.count;
+  }
+  if (sc.xq.size() < static_cast<size_t>(dim_)) sc.xq.resize(dim_);
+  for (int i = 0; i < q.count; ++i) {
+    const index_t qr = q[i];
+    for (int t = 0; t < dim_; ++t) sc.xq[t] = qs.xs_[t * qs.n_ + qr];
+    args.xq = sc.xq.data();
+    args.out = out + i * ld;
+    tab.euclidean_row(args);
+  }
+}
+
+}  // namespace pcct

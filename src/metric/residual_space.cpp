@@ -1,0 +1,110 @@
+#include "pcct/metric/residual_space.hpp"
+
+#include <algorithm>
+
+#include "pcct/core/errors.hpp"
+#include "simd/dispatch.hpp"
+
+namespace pcct {
+
+ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n)
+    : kernel_(std::move(kernel)),
+      n_(n),
+      dim_(dim),
+      rank_(rank),
+      rank_pad_((rank + 7) / 8 * 8),
+      v_(static_cast<size_t>(n) * ((rank + 7) / 8 * 8), 0.0),
+      xs_(static_cast<size_t>(n) * dim, 0.0),
+      p_(n, 1.0),
+      ids_(n, -1) {}
+
+ResidualSpace ResidualSpace::permuted(std::span<const index_t> order) const {
+  ResidualSpace s(kernel_, dim_, rank_, static_cast<index_t>(order.size()));
+  for (index_t r = 0; r < s.n_; ++r) {
+    const index_t src = order[r];
+    std::copy_n(v_row(src), rank_pad_, s.v_row_mut(r));
+    for (int t = 0; t < dim_; ++t) s.xs_[t * s.n_ + r] = xs_[t * n_ + src];
+    s.p_[r] = p_[src];
+    s.ids_[r] = ids_[src];
+  }
+  return s;
+}
+
+void ResidualSpace::mark_external() {
+  for (auto& id : ids_) id = -1;
+}
+
+void ResidualSpace::append(const ResidualSpace& more, index_t first_id) {
+  PCCT_REQUIRE(more.dim_ == dim_ && more.rank_ == rank_, "appended points have dimension ", more.dim_,
+               " and rank ", more.rank_, ", expected ", dim_, " and ", rank_);
+  const index_t n = n_ + more.n_;
+  std::vector<double> xs(static_cast<size_t>(n) * dim_);
+  for (int t = 0; t < dim_; ++t) {
+    std::copy_n(xs_.data() + t * n_, n_, xs.data() + t * n);
+    std::copy_n(more.xs_.data() + t * more.n_, more.n_, xs.data() + t * n + n_);
+  }
+  xs_ = std::move(xs);
+  v_.insert(v_.end(), more.v_.begin(), more.v_.end());
+  p_.insert(p_.end(), more.p_.begin(), more.p_.end());
+  for (index_t i = 0; i < more.n_; ++i) ids_.push_back(first_id + i);
+  n_ = n;
+}
+
+double ResidualSpace::distance(const ResidualSpace& qs, index_t a, index_t b) const {
+  Scratch scratch;
+  double out = 0;
+  evaluate(qs, Rows::range(a, 1), Rows::range(b, 1), &out, nullptr, 1, scratch);
+  return out;
+}
+
+void ResidualSpace::evaluate(const ResidualSpace& qs, Rows q, Rows p, double* out, double* aux, index_t ld,
+                             Scratch& sc) const {
+  const auto& tab = simd::table();
+  const int nq = q.count, np = p.count;
+  if (nq == 0 || np == 0) return;
+  if (sc.qrows.size() < static_cast<size_t>(nq)) sc.qrows.resize(nq);
+  if (sc.prows.size() < static_cast<size_t>(np)) sc.prows.resize(np);
+  if (sc.dots.size() < static_cast<size_t>(nq) * np) sc.dots.resize(static_cast<size_t>(nq) * np);
+  for (int i = 0; i < nq; ++i) sc.qrows[i] = qs.v_row(q[i]);
+  for (int j = 0; j < np; ++j) sc.prows[j] = v_row(p[j]);
+  tab.dot_tile(sc.qrows.data(), nq, sc.prows.data(), np, rank_pad_, sc.dots.data(), np);
+
+  simd::RowArgs args;
+  args.n = np;
+  args.dim = dim_;
+  args.variance = kernel_.variance;
+  if (p.contiguous()) {
+    args.xp = xs_.data() + p.start;
+    args.ldx = n_;
+    args.pp = p_.data() + p.start;
+    args.pid = ids_.data() + p.start;
+  } else {
+    if (sc.xp.size() < static_cast<size_t>(dim_) * np) sc.xp.resize(static_cast<size_t>(dim_) * np);
+    if (sc.pp.size() < static_cast<size_t>(np)) sc.pp.resize(np);
+    if (sc.pid.size() < static_cast<size_t>(np)) sc.pid.resize(np);
+    for (int t = 0; t < dim_; ++t)
+      for (int j = 0; j < np; ++j) sc.xp[t * np + j] = xs_[t * n_ + p.idx[j]];
+    for (int j = 0; j < np; ++j) {
+      sc.pp[j] = p_[p.idx[j]];
+      sc.pid[j] = ids_[p.idx[j]];
+    }
+    args.xp = sc.xp.data();
+    args.ldx = np;
+    args.pp = sc.pp.data();
+    args.pid = sc.pid.data();
+  }
+  if (sc.xq.size() < static_cast<size_t>(dim_)) sc.xq.resize(dim_);
+  for (int i = 0; i < nq; ++i) {
+    const index_t qr = q[i];
+    for (int t = 0; t < dim_; ++t) sc.xq[t] = qs.xs_[t * qs.n_ + qr];
+    args.xq = sc.xq.data();
+    args.pq = qs.p_[qr];
+    args.qid = qs.ids_[qr];
+    args.dots = sc.dots.data() + static_cast<size_t>(i) * np;
+    args.out = out + i * ld;
+    args.out_absrho = aux ? aux + i * ld : nullptr;
+    tab.residual_row(kernel_.type, args);
+  }
+}
+
+}  // namespace pcct

@@ -1,0 +1,163 @@
+#include "pcct/model/residual_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "metric/check.hpp"
+#include "model/lapack.hpp"
+#include "simd/dispatch.hpp"
+
+namespace pcct {
+namespace {
+
+constexpr int kBlock = 256;  // points per triangular-solve block (fixed: results never depend on threads)
+
+// Scaled coordinates x_t / l_t of every row of `coords` into the space (structure-of-arrays).
+void fill_coords(ResidualSpace& s, MatrixView coords, const Kernel& k) {
+  for (index_t i = 0; i < coords.rows; ++i)
+    for (int t = 0; t < s.dim(); ++t) s.set_scaled_coord(i, t, coords(i, t) / k.lengthscale_of(t));
+}
+
+// Dot product of a V row with itself in the canonical order shared by every distance.
+double self_dot(const double* row, int len) {
+  double out = 0;
+  simd::table().dot_tile(&row, 1, &row, 1, len, &out, 1);
+  return out;
+}
+
+}  // namespace
+
+ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kernel, IdView inducing,
+                                           int n_threads) {
+  detail::require_nonempty(coords, "coords");
+  detail::require_finite(coords, "coords");
+  const int dim = static_cast<int>(coords.cols);
+  kernel.validate(dim);
+  const index_t n = coords.rows;
+  const int m = static_cast<int>(inducing.size);
+  PCCT_REQUIRE(m > 0, "inducing must contain at least one point (inducing_count must be > 0)");
+  PCCT_REQUIRE(inducing.size <= n, "inducing_count (", inducing.size, ") exceeds the number of points (", n, ")");
+  std::vector<char> seen(n, 0);
+  ResidualModel model;
+  model.inducing_.resize(m);
+  for (int j = 0; j < m; ++j) {
+    const index_t id = inducing[j];
+    PCCT_REQUIRE_RANGE(id >= 0 && id < n, "inducing id ", id, " at position ", j, " is out of range [0, ", n, ")");
+    PCCT_REQUIRE(!seen[id], "inducing contains the id ", id, " more than once");
+    seen[id] = 1;
+    model.inducing_[j] = id;
+  }
+
+  model.space_ = ResidualSpace(kernel, dim, m, n);
+  fill_coords(model.space_, coords, kernel);
+  for (index_t i = 0; i < n; ++i) model.space_.set_id(i, i);
+
+  model.inducing_scaled_.resize(static_cast<size_t>(dim) * m);
+  for (int j = 0; j < m; ++j)
+    for (int t = 0; t < dim; ++t)
+      model.inducing_scaled_[t * m + j] = coords(model.inducing_[j], t) / kernel.lengthscale_of(t);
+
+  // K(U, U) + jitter I, column-major; its Cholesky factor L (lower).
+  const auto& tab = simd::table();
+  model.chol_.assign(static_cast<size_t>(m) * m, 0.0);
+  {
+    std::vector<double> xq(dim);
+    simd::RowArgs args;
+    args.n = m;
+    args.dim = dim;
+    args.xp = model.inducing_scaled_.data();
+    args.ldx = m;
+    args.variance = kernel.variance;
+    for (int j = 0; j < m; ++j) {
+      for (int t = 0; t < dim; ++t) xq[t] = model.inducing_scaled_[t * m + j];
+      args.xq = xq.data();
+      args.out = model.chol_.data() + static_cast<size_t>(j) * m;
+      tab.kernel_row(kernel.type, args);
+      model.chol_[static_cast<size_t>(j) * m + j] += kJitter * kernel.variance;
+    }
+    int info = 0;
+    dpotrf_("L", &m, model.chol_.data(), &m, &info, 1);
+    PCCT_REQUIRE(info == 0, "Cholesky factorisation of K(U, U) + jitter failed (leading minor ", info,
+                 " is not positive definite); check the kernel parameters and the inducing points");
+  }
+
+  model.fill_factor_rows(model.space_, n_threads);
+  return model;
+}
+
+ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kernel, MatrixView v, VectorView p) {
+  detail::require_nonempty(coords, "coords");
+  detail::require_finite(coords, "coords");
+  const int dim = static_cast<int>(coords.cols);
+  kernel.validate(dim);
+  const index_t n = coords.rows;
+  PCCT_REQUIRE(v.rows == n, "v_matrix has ", v.rows, " rows but coords has ", n, " (one row per point)");
+  PCCT_REQUIRE(p.size == n, "p_diag has ", p.size, " entries but coords has ", n, " rows");
+  detail::require_finite(v, "v_matrix");
+  for (index_t i = 0; i < n; ++i)
+    PCCT_REQUIRE(std::isfinite(p[i]) && p[i] > 0, "p_diag must be finite and > 0, got ", p[i], " at index ", i);
+  ResidualModel model;
+  const int m = static_cast<int>(v.cols);
+  model.space_ = ResidualSpace(kernel, dim, m, n);
+  fill_coords(model.space_, coords, kernel);
+  for (index_t i = 0; i < n; ++i) {
+    model.space_.set_id(i, i);
+    double* row = model.space_.v_row_mut(i);
+    for (int j = 0; j < m; ++j) row[j] = v(i, j);
+    model.space_.p_mut(i) = p[i];
+  }
+  return model;
+}
+
+ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char* what) const {
+  PCCT_REQUIRE(can_embed(), what,
+               " given as coordinates need a model built from inducing points; a model built from "
+               "user factors (v_matrix, p_diag) only answers queries by point id");
+  PCCT_REQUIRE(coords.cols == dim(), what, " have ", coords.cols, " columns but the model has dimension ", dim());
+  PCCT_REQUIRE(coords.rows > 0, what, " has no rows");
+  detail::require_finite(coords, what);
+  ResidualSpace s(kernel(), dim(), rank(), coords.rows);
+  fill_coords(s, coords, kernel());
+  fill_factor_rows(s, n_threads);
+  return s;
+}
+
+void ResidualModel::fill_factor_rows(ResidualSpace& s, int n_threads) const {
+  // V = L^{-1} K(U, X) in fixed blocks of points; blocks are independent, so the result
+  // does not depend on the thread count (OpenBLAS runs single-threaded inside the region).
+  const Kernel& k = kernel();
+  const index_t n = s.size();
+  const int m = rank(), d = dim();
+  const auto& tab = simd::table();
+  const index_t blocks = (n + kBlock - 1) / kBlock;
+  parallel_for(blocks, resolve_threads(n_threads), [&](index_t b, int) {
+    const index_t start = b * kBlock;
+    const int nb = static_cast<int>(std::min<index_t>(kBlock, n - start));
+    std::vector<double> kux(static_cast<size_t>(m) * nb);  // m x nb column-major: K(U, x_j)
+    std::vector<double> xq(d);
+    simd::RowArgs args;
+    args.n = m;
+    args.dim = d;
+    args.xp = inducing_scaled_.data();
+    args.ldx = m;
+    args.variance = k.variance;
+    for (int j = 0; j < nb; ++j) {
+      for (int t = 0; t < d; ++t) xq[t] = s.scaled_coord(start + j, t);
+      args.xq = xq.data();
+      args.out = kux.data() + static_cast<size_t>(j) * m;
+      tab.kernel_row(k.type, args);
+    }
+    const double one = 1.0;
+    dtrsm_("L", "L", "N", "N", &m, &nb, &one, chol_.data(), &m, kux.data(), &m, 1, 1, 1, 1);
+    for (int j = 0; j < nb; ++j) {
+      double* row = s.v_row_mut(start + j);
+      std::copy_n(kux.data() + static_cast<size_t>(j) * m, m, row);
+      s.p_mut(start + j) = std::max(k.variance - self_dot(row, s.rank_padded()), kVarianceFloor);
+    }
+  });
+}
+
+}  // namespace pcct

@@ -1,0 +1,63 @@
+#pragma once
+/// Per-ISA kernel table. Hot loops call through a table chosen once per process
+/// (best level the CPU supports, or PCCT_SIMD=scalar|avx2|avx512). Every level produces
+/// bit-identical results: per-pair arithmetic is the same sequence of IEEE operations with
+/// explicit FMAs, and dot products use one canonical 8-lane order (see kernels_impl.hpp).
+#include <cstdint>
+
+#include "pcct/kernels/kernel.hpp"
+
+namespace pcct::simd {
+
+enum class Level { scalar = 0, avx2 = 1, avx512 = 2 };
+
+/// One query against n points. Point data is structure-of-arrays: coordinate t of point j
+/// is xp[t * ldx + j].
+struct RowArgs {
+  int n = 0;
+  int dim = 0;
+  const double* xq = nullptr;  ///< [dim] query coordinates (already divided by the lengthscale)
+  const double* xp = nullptr;  ///< [dim * ldx] point coordinates (same scaling)
+  std::int64_t ldx = 0;
+  // Residual-correlation only.
+  double pq = 1;                       ///< residual variance of the query
+  const double* pp = nullptr;          ///< [n] residual variances of the points
+  std::int64_t qid = -1;               ///< dataset id of the query, -1 for a new point
+  const std::int64_t* pid = nullptr;   ///< [n] dataset ids of the points
+  const double* dots = nullptr;        ///< [n] V_q . V_j
+  double variance = 1;
+  // Outputs.
+  double* out = nullptr;         ///< [n] distance (or kernel value for kernel_row)
+  double* out_absrho = nullptr;  ///< [n] |rho| clamped to [0, 1] (residual only; may be null)
+};
+
+struct Table {
+  Level level;
+  const char* name;
+  /// out[i * ldo + j] = a[i] . b[j] over len doubles (len a multiple of 8, rows 64-byte aligned).
+  void (*dot_tile)(const double* const* a, int na, const double* const* b, int nb, int len,
+                   double* out, std::int64_t ldo);
+  /// Residual-correlation distances d = sqrt(1 - |rho|) of one query row.
+  void (*residual_row)(KernelType, const RowArgs&);
+  /// Euclidean distances of one query row.
+  void (*euclidean_row)(const RowArgs&);
+  /// Kernel values k(xq, xp_j) of one query row (into out).
+  void (*kernel_row)(KernelType, const RowArgs&);
+  /// out[i] = variance * f(r2[i]).
+  void (*kernel_values)(KernelType, double variance, const double* r2, int n, double* out);
+};
+
+/// The table used by pcct (chosen once).
+const Table& table();
+/// The portable reference table.
+const Table& scalar_table();
+/// The table of a level, or nullptr if this CPU (or build) does not support it.
+const Table* table_for(Level level);
+const char* level_name(Level level);
+
+// Per-ISA tables, defined in tables_<isa>.cpp.
+const Table& table_scalar();
+const Table& table_avx2();
+const Table& table_avx512();
+
+}  // namespace pcct::simd

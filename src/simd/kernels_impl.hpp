@@ -1,0 +1,189 @@
+// Per-pair arithmetic shared by every ISA. Included by each tables_<isa>.cpp inside an
+// anonymous namespace after the ISA wrapper `S` is defined, so each translation unit gets
+// its own copy compiled with its own flags (no cross-ISA symbol sharing).
+//
+// Determinism contract: every lane performs the same IEEE operations in the same order
+// as IsaScalar, with explicit fused multiply-adds, so results are bit-identical across
+// ISAs and vector widths. Nothing here depends on the lane position.
+
+// exp(x) for x <= 0: x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-13 Taylor polynomial
+// (truncation < 5e-18), scaled by 2^n built from the exponent bits. Below -708 the result
+// is flushed to 0 (it is < 3e-308 there, far below any kernel value that matters).
+template <class S>
+inline typename S::V exp_nonpos(typename S::V x) {
+  using V = typename S::V;
+  const V shift = S::set1(0x1.8p52);
+  const V kd = S::fma(x, S::set1(0x1.71547652b82fep0), shift);  // round(x / ln2) + shift
+  const V n = S::sub(kd, shift);
+  V r = S::fma(n, S::set1(-0x1.62e42fefa39efp-1), x);  // ln2 hi
+  r = S::fma(n, S::set1(-0x1.abc9e3b39803fp-56), r);   // ln2 lo
+  V p = S::set1(1.0 / 6227020800.0);                    // 1/13!
+  p = S::fma(p, r, S::set1(1.0 / 479001600.0));
+  p = S::fma(p, r, S::set1(1.0 / 39916800.0));
+  p = S::fma(p, r, S::set1(1.0 / 3628800.0));
+  p = S::fma(p, r, S::set1(1.0 / 362880.0));
+  p = S::fma(p, r, S::set1(1.0 / 40320.0));
+  p = S::fma(p, r, S::set1(1.0 / 5040.0));
+  p = S::fma(p, r, S::set1(1.0 / 720.0));
+  p = S::fma(p, r, S::set1(1.0 / 120.0));
+  p = S::fma(p, r, S::set1(1.0 / 24.0));
+  p = S::fma(p, r, S::set1(1.0 / 6.0));
+  p = S::fma(p, r, S::set1(0.5));
+  p = S::fma(p, r, S::set1(1.0));
+  p = S::fma(p, r, S::set1(1.0));
+  const V y = S::mul(p, S::pow2_shifted(kd));
+  return S::select_lt(x, S::set1(-708.0), S::zero(), y);
+}
+
+// variance * f(r) from r2 = r^2 (r = scaled distance).
+template <class S, pcct::KernelType KT>
+inline typename S::V kernel_from_r2(typename S::V r2, typename S::V variance) {
+  using V = typename S::V;
+  if constexpr (KT == pcct::KernelType::rbf) {
+    return S::mul(variance, exp_nonpos<S>(S::mul(r2, S::set1(-0.5))));
+  } else if constexpr (KT == pcct::KernelType::matern12) {
+    const V s = S::sqrt(r2);
+    return S::mul(variance, exp_nonpos<S>(S::sub(S::zero(), s)));
+  } else if constexpr (KT == pcct::KernelType::matern32) {
+    const V s = S::mul(S::sqrt(r2), S::set1(1.7320508075688772));  // sqrt(3)
+    const V e = exp_nonpos<S>(S::sub(S::zero(), s));
+    return S::mul(variance, S::mul(S::add(S::set1(1.0), s), e));
+  } else {
+    const V s = S::mul(S::sqrt(r2), S::set1(2.23606797749979));  // sqrt(5)
+    const V e = exp_nonpos<S>(S::sub(S::zero(), s));
+    const V poly = S::add(S::add(S::set1(1.0), s), S::div(S::mul(s, s), S::set1(3.0)));
+    return S::mul(variance, S::mul(poly, e));
+  }
+}
+
+// Squared (scaled) distance of lanes j..j+width-1: sequential over dimensions, FMA form.
+template <class S>
+inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j) {
+  typename S::V acc = S::zero();
+  for (int t = 0; t < a.dim; ++t) {
+    const typename S::V diff = S::sub(S::set1(a.xq[t]), S::load(a.xp + t * a.ldx + j));
+    acc = S::fma(diff, diff, acc);
+  }
+  return acc;
+}
+
+template <class S, pcct::KernelType KT>
+inline void residual_lanes(const pcct::simd::RowArgs& a, int j) {
+  using V = typename S::V;
+  const V r2 = sq_dist<S>(a, j);
+  const V k = kernel_from_r2<S, KT>(r2, S::set1(a.variance));
+  const V num = S::sub(k, S::load(a.dots + j));
+  const V den = S::sqrt(S::mul(S::set1(a.pq), S::load(a.pp + j)));
+  const V absrho = S::min(S::abs(S::div(num, den)), S::set1(1.0));
+  S::store(a.out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
+  if (a.out_absrho) S::store(a.out_absrho + j, absrho);
+}
+
+template <class S, pcct::KernelType KT>
+inline void residual_row_t(const pcct::simd::RowArgs& a) {
+  int j = 0;
+  for (; j + S::width <= a.n; j += S::width) residual_lanes<S, KT>(a, j);
+  for (; j < a.n; ++j) residual_lanes<IsaScalar, KT>(a, j);
+  if (a.qid >= 0) {  // d(i, i) = 0 by definition
+    for (int t = 0; t < a.n; ++t) {
+      if (a.pid[t] == a.qid) {
+        a.out[t] = 0.0;
+        if (a.out_absrho) a.out_absrho[t] = 1.0;
+      }
+    }
+  }
+}
+
+template <class S>
+inline void residual_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
+  switch (kt) {
+    case pcct::KernelType::rbf: return residual_row_t<S, pcct::KernelType::rbf>(a);
+    case pcct::KernelType::matern12: return residual_row_t<S, pcct::KernelType::matern12>(a);
+    case pcct::KernelType::matern32: return residual_row_t<S, pcct::KernelType::matern32>(a);
+    case pcct::KernelType::matern52: return residual_row_t<S, pcct::KernelType::matern52>(a);
+  }
+}
+
+template <class S>
+inline void euclidean_row(const pcct::simd::RowArgs& a) {
+  int j = 0;
+  for (; j + S::width <= a.n; j += S::width) S::store(a.out + j, S::sqrt(sq_dist<S>(a, j)));
+  for (; j < a.n; ++j) a.out[j] = IsaScalar::sqrt(sq_dist<IsaScalar>(a, j));
+}
+
+template <class S, pcct::KernelType KT>
+inline void kernel_row_t(const pcct::simd::RowArgs& a) {
+  int j = 0;
+  for (; j + S::width <= a.n; j += S::width)
+    S::store(a.out + j, kernel_from_r2<S, KT>(sq_dist<S>(a, j), S::set1(a.variance)));
+  for (; j < a.n; ++j)
+    a.out[j] = kernel_from_r2<IsaScalar, KT>(sq_dist<IsaScalar>(a, j), a.variance);
+}
+
+template <class S>
+inline void kernel_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
+  switch (kt) {
+    case pcct::KernelType::rbf: return kernel_row_t<S, pcct::KernelType::rbf>(a);
+    case pcct::KernelType::matern12: return kernel_row_t<S, pcct::KernelType::matern12>(a);
+    case pcct::KernelType::matern32: return kernel_row_t<S, pcct::KernelType::matern32>(a);
+    case pcct::KernelType::matern52: return kernel_row_t<S, pcct::KernelType::matern52>(a);
+  }
+}
+
+template <class S, pcct::KernelType KT>
+inline void kernel_values_t(double variance, const double* r2, int n, double* out) {
+  int j = 0;
+  for (; j + S::width <= n; j += S::width)
+    S::store(out + j, kernel_from_r2<S, KT>(S::load(r2 + j), S::set1(variance)));
+  for (; j < n; ++j) out[j] = kernel_from_r2<IsaScalar, KT>(r2[j], variance);
+}
+
+template <class S>
+inline void kernel_values(pcct::KernelType kt, double variance, const double* r2, int n, double* out) {
+  switch (kt) {
+    case pcct::KernelType::rbf: return kernel_values_t<S, pcct::KernelType::rbf>(variance, r2, n, out);
+    case pcct::KernelType::matern12: return kernel_values_t<S, pcct::KernelType::matern12>(variance, r2, n, out);
+    case pcct::KernelType::matern32: return kernel_values_t<S, pcct::KernelType::matern32>(variance, r2, n, out);
+    case pcct::KernelType::matern52: return kernel_values_t<S, pcct::KernelType::matern52>(variance, r2, n, out);
+  }
+}
+
+// Canonical dot product order (all ISAs): eight lane sums s_l = sum_t a[8t+l] b[8t+l]
+// accumulated with FMA in increasing t, then ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)).
+inline double canonical_reduce(const double s[8]) {
+  const double z0 = s[0] + s[4], z1 = s[1] + s[5], z2 = s[2] + s[6], z3 = s[3] + s[7];
+  return (z0 + z2) + (z1 + z3);
+}
+
+// Drives a register-blocked micro-kernel Block<RA, RB> (RA a-rows x RB b-rows, RA, RB <= 4)
+// over the whole tile.
+template <template <int, int> class Block>
+inline void dot_tile_driver(const double* const* a, int na, const double* const* b, int nb, int len,
+                            double* out, std::int64_t ldo) {
+  for (int i = 0; i < na; i += 4) {
+    const int ra = na - i < 4 ? na - i : 4;
+    for (int j = 0; j < nb; j += 4) {
+      const int rb = nb - j < 4 ? nb - j : 4;
+      double* o = out + i * ldo + j;
+      const double* const* ai = a + i;
+      const double* const* bj = b + j;
+      switch (ra * 8 + rb) {
+#define PCCT_CASE(RA, RB) \
+  case RA * 8 + RB: Block<RA, RB>::run(ai, bj, len, o, ldo); break;
+        PCCT_CASE(1, 1) PCCT_CASE(1, 2) PCCT_CASE(1, 3) PCCT_CASE(1, 4)
+        PCCT_CASE(2, 1) PCCT_CASE(2, 2) PCCT_CASE(2, 3) PCCT_CASE(2, 4)
+        PCCT_CASE(3, 1) PCCT_CASE(3, 2) PCCT_CASE(3, 3) PCCT_CASE(3, 4)
+        PCCT_CASE(4, 1) PCCT_CASE(4, 2) PCCT_CASE(4, 3) PCCT_CASE(4, 4)
+#undef PCCT_CASE
+        default: break;
+      }
+    }
+  }
+}
+
+template <class S>
+inline pcct::simd::Table make_table(pcct::simd::Level level, const char* name,
+                                    decltype(pcct::simd::Table::dot_tile) dot) {
+  return pcct::simd::Table{level, name, dot, &residual_row<S>, &euclidean_row<S>, &kernel_row<S>,
+                           &kernel_values<S>};
+}
