@@ -1,0 +1,104 @@
+"""`pcct bench gold`: build, query and verify the gold workload, with timings and counters."""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from . import _core
+from .gold import gold_workload
+from .index import KnnIndex, cover_tree
+from .model import ResidualModel
+from .progress import Progress
+from .recall import recall
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_queries(index: KnnIndex, queries, k: int, predecessor: bool, threads, progress: Progress):
+    """Queries in chunks (for progress display); returns ids, dists, seconds, evaluations."""
+    chunk = max(1024, len(queries) // 20)
+    ids, dists = [], []
+    evaluations = 0
+    t0 = time.perf_counter()
+    for start in range(0, len(queries), chunk):
+        i, d = index.knn(k, queries[start:start + chunk], predecessor_mode=predecessor, n_threads=threads)
+        ids.append(i)
+        dists.append(d)
+        evaluations += index.last_stats["distance_evaluations"]
+        progress.update(min(start + chunk, len(queries)), len(queries))
+    seconds = time.perf_counter() - t0
+    return np.vstack(ids), np.vstack(dists), seconds, evaluations
+
+
+def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, threads, repeats, verify, quiet):
+    progress = Progress(quiet)
+    w = gold_workload(n=n, n_queries=n_queries, k=k, inducing=inducing, kernel=kernel)
+    progress.say(f"gold: N={n} queries={len(w.queries)} k={k} kernel={kernel} inducing={len(w.inducing)}")
+    t0 = time.perf_counter()
+    model = ResidualModel(w.coords, w.kernel, inducing=w.inducing, n_threads=threads)
+    t_model = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    index = cover_tree(model, algorithm=algorithm, n_threads=threads)
+    t_index = time.perf_counter() - t0
+    times = []
+    for r in range(repeats):
+        progress.say(f"querying ({r + 1}/{repeats})")
+        ids, dists, seconds, evaluations = run_queries(index, w.queries, k, predecessor, threads, progress)
+        times.append(seconds)
+    peak = peak_rss_mb()
+    q_seconds = float(np.median(times))
+    result = {
+        "workload": "gold",
+        "n": n, "dim": w.coords.shape[1], "queries": int(len(w.queries)), "k": k, "kernel": kernel,
+        "inducing": int(len(w.inducing)), "predecessor": bool(predecessor),
+        "algorithm": index.algorithm, "threads": threads or os.cpu_count(), "simd": _core.simd_level(),
+        "build_v_seconds": t_model, "build_index_seconds": t_index, "build_seconds": t_model + t_index,
+        "query_seconds": q_seconds, "query_seconds_all": times,
+        "queries_per_second": len(w.queries) / q_seconds,
+        "distance_evaluations_per_query": evaluations / len(w.queries),
+        "peak_rss_mb": peak,
+        "input_mb": (w.coords.nbytes + model.n_points * model.rank * 8) / 2**20,
+    }
+    if verify:
+        progress.say("verifying against the brute force")
+        ref = cover_tree(model, algorithm="brute", n_threads=threads)
+        ref_ids, ref_d, _, _ = run_queries(ref, w.queries, k, predecessor, threads, progress)
+        result["recall"] = recall(ids, dists, ref_ids, ref_d)
+        result["identical_to_brute_force"] = bool(np.array_equal(ids, ref_ids) and np.array_equal(dists, ref_d))
+    return result
+
+
+def format_report(r: dict) -> str:
+    lines = [
+        f"pcct bench gold: N={r['n']} D={r['dim']} kernel={r['kernel']} inducing={r['inducing']} "
+        f"queries={r['queries']} k={r['k']} predecessor={r['predecessor']}",
+        f"  algorithm={r['algorithm']} threads={r['threads']} simd={r['simd']}",
+        f"  build:   {r['build_seconds']:.3f} s  (V {r['build_v_seconds']:.3f} s + index {r['build_index_seconds']:.3f} s)",
+        f"  query:   {r['query_seconds']:.3f} s  ({r['queries_per_second']:,.0f} queries/s, median of "
+        f"{len(r['query_seconds_all'])})",
+        f"  distance evaluations per query: {r['distance_evaluations_per_query']:,.0f}",
+    ]
+    if "recall" in r:
+        same = "bit-identical" if r["identical_to_brute_force"] else "NOT identical"
+        lines.append(f"  recall vs brute force: {r['recall']:.3f}  ({same} ids and distances)")
+    lines.append(f"  peak memory: {r['peak_rss_mb']:.0f} MB  (input arrays + V: {r['input_mb']:.0f} MB)")
+    return "\n".join(lines)
+
+
+def main_gold(args) -> int:
+    n_queries = None if args.queries == "all" or (args.queries is None and args.predecessor) else int(args.queries or 1024)
+    r = bench_gold(args.n, n_queries, args.k, args.kernel, args.inducing, args.predecessor, args.algorithm,
+                   args.threads, args.repeats, not args.no_verify, args.quiet)
+    if args.json:
+        import json
+        print(json.dumps(r, indent=2))
+    else:
+        print(format_report(r))
+    sys.stdout.flush()
+    return 0

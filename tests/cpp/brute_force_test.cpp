@@ -1,0 +1,134 @@
+// Brute-force k-NN against a naive sort of every pairwise distance (same distance function,
+// so the comparison is exact), across metrics, modes, sizes and thread counts.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "pcct/knn/brute_force.hpp"
+#include "test_util.hpp"
+
+namespace pcct {
+namespace {
+
+void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what) {
+  ASSERT_EQ(a.ids.size(), b.ids.size()) << what;
+  for (size_t i = 0; i < a.ids.size(); ++i) {
+    EXPECT_EQ(a.ids[i], b.ids[i]) << what << " entry " << i;
+    EXPECT_EQ(a.distances[i], b.distances[i]) << what << " entry " << i;
+  }
+}
+
+std::shared_ptr<ResidualModel> residual_model(const std::vector<double>& x, index_t n, int d, int m) {
+  const auto ind = test::first_ids(n, m, 3);
+  Kernel k;
+  k.type = KernelType::matern32;
+  k.lengthscale = {0.7};
+  return std::make_shared<ResidualModel>(
+      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, d), k, IdView{ind.data(), m, 1}));
+}
+
+template <class Metric>
+void check_against_naive(const Metric& metric, const std::vector<index_t>& qids, int k, bool predecessor,
+                         const std::string& what) {
+  const auto& s = metric.space();
+  BruteForceIndex<Metric> index(metric);
+  for (int threads : {1, 2, 3}) {
+    KnnParams p{k, predecessor, threads};
+    const auto got = index.knn(QuerySet::by_ids(IdView{qids.data(), static_cast<index_t>(qids.size()), 1}), p);
+    const auto want = test::naive_knn(s.size(), qids, k, predecessor,
+                                      [&](size_t q, index_t j) { return s.distance(s, qids[q], j); });
+    expect_same(got, want, what + " threads=" + std::to_string(threads));
+  }
+}
+
+TEST(BruteForce, EuclideanMatchesNaive) {
+  for (index_t n : {1, 2, 17, 300}) {
+    const auto x = test::normal_matrix(n, 3, 20 + n);
+    EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)));
+    std::vector<index_t> q = test::first_ids(n, std::min<index_t>(n, 40), 5);
+    for (int k : {1, 5, static_cast<int>(n)}) {
+      if (k > n) continue;
+      check_against_naive(metric, q, k, false, "euclid n=" + std::to_string(n) + " k=" + std::to_string(k));
+      check_against_naive(metric, q, k, true, "euclid pred n=" + std::to_string(n));
+    }
+  }
+}
+
+TEST(BruteForce, EuclideanDuplicatesAndTiesBreakBySmallerId) {
+  const index_t n = 64;
+  std::vector<double> x(n * 2);
+  for (index_t i = 0; i < n; ++i) { x[2 * i] = static_cast<double>(i % 4); x[2 * i + 1] = 0; }  // 16 copies of 4 points
+  EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
+  std::vector<index_t> q = test::first_ids(n, n);
+  check_against_naive(metric, q, 20, false, "dups");
+  check_against_naive(metric, q, 20, true, "dups pred");
+  BruteForceIndex<EuclideanMetric> index(metric);
+  const auto r = index.knn(QuerySet::all_points(), KnnParams{16, false, 2});
+  for (int j = 0; j < 16; ++j) EXPECT_EQ(r.ids[5 * 16 + j], 1 + 4 * j);  // point 5 sits at x=1: ids 1, 5, 9, ...
+}
+
+TEST(BruteForce, ResidualMatchesNaive) {
+  for (index_t n : {1, 5, 64, 400}) {
+    const auto x = test::normal_matrix(n, 2, 40 + n);
+    ResidualMetric metric(residual_model(x, n, 2, std::min<int>(n, 16)));
+    std::vector<index_t> q = test::first_ids(n, std::min<index_t>(n, 50), 7);
+    for (int k : {1, 7, static_cast<int>(n)}) {
+      if (k > n) continue;
+      check_against_naive(metric, q, k, false, "resid n=" + std::to_string(n));
+      check_against_naive(metric, q, k, true, "resid pred n=" + std::to_string(n));
+    }
+  }
+}
+
+TEST(BruteForce, PredecessorPadsShortRows) {
+  const index_t n = 10;
+  const auto x = test::normal_matrix(n, 2, 3);
+  ResidualMetric metric(residual_model(x, n, 2, 4));
+  BruteForceIndex<ResidualMetric> index(metric);
+  const auto r = index.knn(QuerySet::all_points(), KnnParams{3, true, 1});
+  EXPECT_EQ(r.ids[0], -1);  // point 0 has no predecessors
+  EXPECT_TRUE(std::isinf(r.distances[0]));
+  EXPECT_EQ(r.ids[1 * 3 + 0], 0);
+  EXPECT_EQ(r.ids[1 * 3 + 1], -1);
+  for (index_t i = 3; i < n; ++i)
+    for (int j = 0; j < 3; ++j) EXPECT_LT(r.ids[i * 3 + j], i);
+}
+
+TEST(BruteForce, NewCoordinateQueries) {
+  const index_t n = 200;
+  const auto x = test::normal_matrix(n, 3, 8);
+  auto model = residual_model(x, n, 3, 20);
+  ResidualMetric metric(model);
+  BruteForceIndex<ResidualMetric> index(metric);
+  // Querying dataset coordinates as new points finds the point itself first.
+  const auto r = index.knn(QuerySet::by_coords(MatrixView::row_major(x.data() + 3 * 10, 4, 3)), KnnParams{5, false, 2});
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(r.ids[i * 5], 10 + i);
+    EXPECT_LT(r.distances[i * 5], 1e-5);
+  }
+  EuclideanMetric em(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)));
+  BruteForceIndex<EuclideanMetric> ei(em);
+  const auto e = ei.knn(QuerySet::by_coords(MatrixView::row_major(x.data() + 3 * 10, 4, 3)), KnnParams{1, false, 2});
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(e.ids[i], 10 + i);
+    EXPECT_EQ(e.distances[i], 0.0);
+  }
+}
+
+TEST(BruteForce, BadParametersAreRejected) {
+  const index_t n = 30;
+  const auto x = test::normal_matrix(n, 2, 9);
+  EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
+  BruteForceIndex<EuclideanMetric> index(metric);
+  EXPECT_THROW(index.knn(QuerySet::all_points(), KnnParams{0, false, 1}), std::invalid_argument);
+  EXPECT_THROW(index.knn(QuerySet::all_points(), KnnParams{31, false, 1}), std::invalid_argument);
+  std::vector<index_t> q = {3, 30};
+  EXPECT_THROW(index.knn(QuerySet::by_ids(IdView{q.data(), 2, 1}), KnnParams{2, false, 1}), std::out_of_range);
+  EXPECT_THROW(index.knn(QuerySet::by_coords(MatrixView::row_major(x.data(), 2, 2)), KnnParams{2, true, 1}),
+               std::invalid_argument);
+  EXPECT_THROW(index.knn(QuerySet::by_coords(MatrixView::row_major(x.data(), 2, 1)), KnnParams{2, false, 1}),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace pcct

@@ -1,0 +1,77 @@
+#pragma once
+// Test helpers: random data and naive long-double references (independent of the library's
+// kernels, factorisation and SIMD code).
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "pcct/knn/knn_types.hpp"
+#include "pcct/model/residual_model.hpp"
+
+namespace pcct::test {
+
+inline std::vector<double> normal_matrix(index_t n, int d, std::uint64_t seed, double scale = 1.0) {
+  std::mt19937_64 g(seed);
+  std::normal_distribution<double> nd(0.0, scale);
+  std::vector<double> x(static_cast<size_t>(n) * d);
+  for (auto& v : x) v = nd(g);
+  return x;
+}
+
+inline std::vector<index_t> first_ids(index_t n, index_t m, index_t step = 1) {
+  std::vector<index_t> ids(m);
+  for (index_t i = 0; i < m; ++i) ids[i] = (i * step) % n;
+  return ids;
+}
+
+/// Closed-form kernel value in long double.
+inline long double kernel_ref(KernelType t, long double variance, long double r) {
+  switch (t) {
+    case KernelType::rbf: return variance * std::exp(-0.5L * r * r);
+    case KernelType::matern12: return variance * std::exp(-r);
+    case KernelType::matern32: {
+      const long double s = std::sqrt(3.0L) * r;
+      return variance * (1 + s) * std::exp(-s);
+    }
+    case KernelType::matern52: {
+      const long double s = std::sqrt(5.0L) * r;
+      return variance * (1 + s + s * s / 3) * std::exp(-s);
+    }
+  }
+  return 0;
+}
+
+inline long double kernel_ref(const Kernel& k, const double* a, const double* b, int d) {
+  long double r2 = 0;
+  for (int t = 0; t < d; ++t) {
+    const long double diff = (static_cast<long double>(a[t]) - b[t]) / k.lengthscale_of(t);
+    r2 += diff * diff;
+  }
+  return kernel_ref(k.type, k.variance, std::sqrt(r2));
+}
+
+/// Naive exact k-NN from a pairwise distance function: sort every admissible (d, id).
+template <class Dist>
+KnnResult naive_knn(index_t n, const std::vector<index_t>& qids, int k, bool predecessor, Dist&& dist) {
+  KnnResult r;
+  r.queries = static_cast<index_t>(qids.size());
+  r.k = k;
+  for (size_t q = 0; q < qids.size(); ++q) {
+    std::vector<std::pair<double, index_t>> all;
+    for (index_t j = 0; j < n; ++j) {
+      if (predecessor && j >= qids[q]) continue;
+      all.emplace_back(dist(q, j), j);
+    }
+    std::sort(all.begin(), all.end());
+    for (int t = 0; t < k; ++t) {
+      const bool have = static_cast<size_t>(t) < all.size();
+      r.ids.push_back(have ? all[t].second : -1);
+      r.distances.push_back(have ? all[t].first : INFINITY);
+    }
+  }
+  return r;
+}
+
+}  // namespace pcct::test

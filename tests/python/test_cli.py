@@ -1,0 +1,82 @@
+"""The `pcct` command on user files and on the built-in gold workload."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pcct
+from pcct.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "pcct.cli", *args], capture_output=True, text=True)
+
+
+def test_knn_on_npy_and_csv_matches_the_library(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    np.save(tmp_path / "x.npy", x)
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    for src in ("x.npy", "x.csv"):
+        out = tmp_path / f"ids_{src}.npy"
+        dist = tmp_path / f"d_{src}.csv"
+        assert main(["knn", "--coords", str(tmp_path / src), "--kernel", "matern32", "--lengthscale", "0.5",
+                     "--inducing", "20", "--k", "7", "--predecessor", "--out", str(out), "--distances", str(dist),
+                     "--quiet"]) == 0
+        model = pcct.ResidualModel(x, pcct.kernels.Matern32(0.5), inducing_count=20, seed=0)
+        ids, d = pcct.brute_force_knn(model, 7, predecessor_mode=True)
+        np.testing.assert_array_equal(np.load(out), ids)
+        np.testing.assert_allclose(np.loadtxt(dist, delimiter=","), d, rtol=1e-15)
+
+
+def test_knn_euclidean_and_user_factors(tmp_path):
+    x = np.random.default_rng(1).normal(size=(100, 2))
+    np.save(tmp_path / "x.npy", x)
+    assert main(["knn", "--coords", str(tmp_path / "x.npy"), "--k", "4", "--out", str(tmp_path / "e.csv"),
+                 "--quiet"]) == 0
+    ids = np.loadtxt(tmp_path / "e.csv", delimiter=",", dtype=np.int64)
+    np.testing.assert_array_equal(ids, pcct.brute_force_knn(x, 4, return_distances=False))
+    model = pcct.ResidualModel(x, pcct.kernels.RBF(0.3), inducing_count=10)
+    np.save(tmp_path / "v.npy", model.v_matrix)
+    np.save(tmp_path / "p.npy", model.p_diag)
+    assert main(["knn", "--coords", str(tmp_path / "x.npy"), "--kernel", "rbf", "--lengthscale", "0.3",
+                 "--v", str(tmp_path / "v.npy"), "--p", str(tmp_path / "p.npy"), "--k", "4",
+                 "--out", str(tmp_path / "f.npy"), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), pcct.brute_force_knn(model, 4, return_distances=False))
+
+
+def test_unreadable_and_bad_files_give_clear_errors(tmp_path):
+    r = run_cli("knn", "--coords", str(tmp_path / "missing.npy"), "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "cannot read --coords" in r.stderr
+    (tmp_path / "junk.npy").write_bytes(b"not a numpy file")
+    r = run_cli("knn", "--coords", str(tmp_path / "junk.npy"), "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "cannot read --coords" in r.stderr
+    (tmp_path / "bad.csv").write_text("1,2\n3,oops\n")
+    r = run_cli("knn", "--coords", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "cannot read --coords" in r.stderr
+    np.save(tmp_path / "x.npy", np.array([[0.0, np.nan], [1.0, 2.0]]))
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "1", "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "non-finite" in r.stderr
+    np.save(tmp_path / "y.npy", np.ones((5, 2)))
+    r = run_cli("knn", "--coords", str(tmp_path / "y.npy"), "--k", "9", "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "exceeds the number of points" in r.stderr
+
+
+def test_bench_gold_reduced_reports_recall_one():
+    r = run_cli("bench", "gold", "--n", "4096", "--queries", "256", "--json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["recall"] == 1.0 and report["identical_to_brute_force"]
+    assert report["queries"] == 256 and report["k"] == 50 and report["n"] == 4096
+    for key in ("build_seconds", "build_v_seconds", "queries_per_second", "distance_evaluations_per_query",
+                "peak_rss_mb"):
+        assert report[key] > 0
+
+
+def test_bench_gold_text_report_and_progress():
+    r = run_cli("bench", "gold", "--n", "2048", "--queries", "64", "--k", "10")
+    assert r.returncode == 0, r.stderr
+    assert "recall vs brute force: 1.000" in r.stdout and "queries/s" in r.stdout
+    assert "querying" in r.stderr  # progress shown unless --quiet

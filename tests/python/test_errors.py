@@ -1,0 +1,121 @@
+"""Every bad input gets a clear error naming the problem (never a crash or a wrong answer)."""
+import numpy as np
+import pytest
+
+import pcct
+
+X = np.random.default_rng(0).normal(size=(50, 3))
+RBF = pcct.kernels.RBF()
+
+
+def raises(exc, match, fn, *args, **kwargs):
+    with pytest.raises(exc, match=match):
+        fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_coordinates(bad):
+    x = X.copy()
+    x[7, 1] = bad
+    raises(ValueError, "coords contains a non-finite value .* row 7, column 1", pcct.ResidualModel, x, RBF)
+    raises(ValueError, "coords contains a non-finite", pcct.brute_force_knn, x, 3)
+    raises(ValueError, "coords contains a non-finite", pcct.cover_tree, x)
+
+
+def test_non_finite_factors():
+    v = np.ones((50, 4))
+    p = np.ones(50)
+    v[3, 2] = np.nan
+    raises(ValueError, "v_matrix contains a non-finite", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v, p_diag=p)
+    v[3, 2] = 1
+    p[9] = np.inf
+    raises(ValueError, "p_diag must be finite and > 0", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v, p_diag=p)
+
+
+@pytest.mark.parametrize("p_bad", [0.0, -1e-3])
+def test_p_diag_not_positive(p_bad):
+    p = np.ones(50)
+    p[4] = p_bad
+    raises(ValueError, "p_diag must be finite and > 0.*index 4", pcct.cover_tree, X, RBF,
+           v_matrix=np.ones((50, 2)), p_diag=p)
+
+
+def test_shape_mismatches():
+    raises(ValueError, "v_matrix has 49 rows", pcct.ResidualModel.from_factors, X, RBF,
+           v_matrix=np.ones((49, 2)), p_diag=np.ones(50))
+    raises(ValueError, "p_diag has 40 entries", pcct.ResidualModel.from_factors, X, RBF,
+           v_matrix=np.ones((50, 2)), p_diag=np.ones(40))
+    raises(ValueError, "v_matrix must be a 2-D", pcct.ResidualModel.from_factors, X, RBF,
+           v_matrix=np.ones(50), p_diag=np.ones(50))
+    raises(ValueError, "coords must be a 2-D", pcct.brute_force_knn, np.ones(5), 1)
+    raises(ValueError, "queries have 2 columns", pcct.brute_force_knn, X, 1, queries=np.ones((3, 2)))
+    raises(ValueError, "kernel lengthscale has 2 values but the coordinates have 3", pcct.ResidualModel, X,
+           pcct.kernels.RBF([1.0, 2.0]))
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
+    raises(ValueError, "queries have 2 columns", pcct.brute_force_knn, model, 1, queries=np.ones((3, 2)))
+
+
+def test_empty_inputs():
+    raises(ValueError, "N = 0", pcct.brute_force_knn, np.zeros((0, 3)), 1)
+    raises(ValueError, "N = 0", pcct.ResidualModel, np.zeros((0, 3)), RBF)
+    raises(ValueError, "no columns", pcct.brute_force_knn, np.zeros((4, 0)), 1)
+
+
+@pytest.mark.parametrize("k", [0, -3, 51])
+def test_k_out_of_range(k):
+    raises(ValueError, "k", pcct.brute_force_knn, X, k)
+    raises(ValueError, "k", pcct.cover_tree(X).knn, k)
+
+
+def test_k_not_an_integer():
+    raises(ValueError, "k must be an integer", pcct.brute_force_knn, X, 2.5)
+    raises(ValueError, "k must be an integer", pcct.brute_force_knn, X, True)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"lengthscale": 0.0}, "lengthscale must be finite and > 0"),
+    ({"lengthscale": -1.0}, "lengthscale must be finite and > 0"),
+    ({"lengthscale": [1.0, np.nan]}, "lengthscale must be finite and > 0"),
+    ({"variance": 0.0}, "variance must be finite and > 0"),
+    ({"variance": -2.0}, "variance must be finite and > 0"),
+    ({"variance": np.inf}, "variance must be finite and > 0"),
+])
+def test_bad_kernel_parameters(kw, match):
+    raises(ValueError, match, pcct.kernels.Matern32, **kw)
+
+
+def test_inducing_count_out_of_range():
+    raises(ValueError, "inducing_count \\(51\\) exceeds the number of points \\(50\\)", pcct.ResidualModel, X, RBF,
+           inducing_count=51)
+    raises(ValueError, "inducing_count must be >= 1", pcct.ResidualModel, X, RBF, inducing_count=0)
+    raises(ValueError, "inducing_count must be >= 1", pcct.cover_tree, X, RBF, inducing_count=-5)
+    raises(IndexError, "inducing id 50 .* out of range", pcct.ResidualModel, X, RBF, inducing=[1, 50])
+    raises(ValueError, "more than once", pcct.ResidualModel, X, RBF, inducing=[1, 1])
+    raises(ValueError, "integer point ids", pcct.ResidualModel, X, RBF, inducing=[1.0, 2.0])
+
+
+def test_query_ids_out_of_range():
+    raises(IndexError, "query id 50 at position 1 is out of range", pcct.brute_force_knn, X, 2, queries=[3, 50])
+    raises(IndexError, "query id -1", pcct.brute_force_knn, X, 2, queries=[-1])
+    raises(ValueError, "integer point ids", pcct.brute_force_knn, X, 2, queries=np.array([1.0, 2.0]))
+
+
+def test_predecessor_mode_with_coordinate_queries():
+    raises(ValueError, "predecessor_mode needs queries given by point id", pcct.brute_force_knn, X, 2,
+           queries=X[:3] + 0.1, predecessor_mode=True)
+
+
+def test_coordinate_queries_on_a_factor_model():
+    index = pcct.cover_tree(X, RBF, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
+    raises(ValueError, "need a model built from inducing points", index.knn, 3, queries=X[:2])
+
+
+def test_bad_dtypes_and_arguments():
+    raises(ValueError, "real numbers", pcct.brute_force_knn, np.array([["a", "b"]]), 1)
+    raises(ValueError, "real numbers", pcct.brute_force_knn, np.ones((3, 2), dtype=bool), 1)
+    raises(ValueError, "kernel must be a pcct.kernels kernel", pcct.cover_tree, X, "rbf")
+    raises(ValueError, "algorithm must be one of", pcct.cover_tree, X, algorithm="fast")
+    raises(ValueError, "n_threads must be >= 1", pcct.brute_force_knn, X, 2, n_threads=0)
+    raises(ValueError, "v_matrix and p_diag must be given together", pcct.cover_tree, X, RBF, v_matrix=np.ones((50, 2)))
+    raises(ValueError, "need a kernel", pcct.cover_tree, X, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
+    raises(ValueError, "unknown kernel", pcct.kernels.kernel_from_name, "cosine")
