@@ -1,10 +1,12 @@
 """Exact k-NN indexes: ``cover_tree(...)`` (the product) and ``brute_force_knn(...)`` (the oracle)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _core
-from ._arrays import as_ids, as_matrix, as_positive_int, as_threads
+from ._arrays import as_ids, as_matrix, as_positive_int, as_threads, as_vector
 from .kernels import Kernel
 from .model import ResidualModel
 
@@ -55,6 +57,34 @@ class KnnIndex:
     def model(self) -> ResidualModel | None:
         return self._model
 
+    @property
+    def build_info(self) -> dict:
+        """Construction counters and the per-level profile of a tree index."""
+        self._require_tree("build_info")
+        return self._core.build_info()
+
+    def validate(self, n_threads=None) -> dict:
+        """Checks every cover-tree invariant and stored bound exactly; raises AssertionError
+        listing the problems if any fails, else returns a summary."""
+        self._require_tree("validate")
+        report = self._core.validate(as_threads(n_threads) if n_threads is not None else self._n_threads)
+        if not report["ok"]:
+            raise AssertionError("cover tree invalid:\n  " + "\n  ".join(report["problems"]))
+        return report
+
+    def insert(self, points, v_matrix=None, p_diag=None, n_threads=None) -> None:
+        """Appends points (their ids continue from n_points). For a residual index built from
+        user factors, give their rows of V and p as v_matrix and p_diag."""
+        self._require_tree("insert")
+        pts = as_matrix(points, "points")
+        v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix")
+        p = None if p_diag is None else as_vector(p_diag, "p_diag")
+        self._core.insert(pts, v, p, as_threads(n_threads) if n_threads is not None else self._n_threads)
+
+    def _require_tree(self, what: str) -> None:
+        if not self._core.is_tree:
+            raise ValueError(f"{what} needs a cover-tree index (this one uses algorithm={self.algorithm!r})")
+
     def knn(self, k=50, queries=None, predecessor_mode=False, return_distances=True, n_threads=None):
         """Exact k nearest neighbours.
 
@@ -86,25 +116,44 @@ def _residual_model(coords, kernel, v_matrix, p_diag, inducing_count, inducing, 
 
 
 def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_count=None, inducing=None,
-               seed=0, algorithm="auto", n_threads=None) -> KnnIndex:
+               seed=0, algorithm="auto", n_threads=None, base=2.0) -> KnnIndex:
     """Builds an exact k-NN index (covertreex-compatible factory).
 
     No kernel: Euclidean metric on ``coords``. A kernel: residual-correlation metric with V
     from ``inducing_count`` random points (``seed``; default min(512, N)) or the explicit id
     array ``inducing``. A kernel plus ``v_matrix``/``p_diag``: the caller's factors (K still
     from the kernel). ``coords`` may also be a ``ResidualModel``.
+
+    algorithm: "tree" (cover tree), "brute" (brute force), or "auto" (the cover tree, which
+    answers a call with the brute force where that is measured to be cheaper: N <= 2048 or
+    k > N/8; see docs/tree.md). ``base`` is the cover-tree level ratio (> 1).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    base = float(base)
+    if not base > 1.0:
+        raise ValueError(f"base must be > 1, got {base}")
+    threads = as_threads(n_threads)
     if isinstance(coords, ResidualModel):
         model = coords
     elif kernel is None:
         if v_matrix is not None or p_diag is not None or inducing is not None or inducing_count is not None:
             raise ValueError("v_matrix, p_diag, inducing and inducing_count need a kernel")
-        return KnnIndex(_core.brute_force_euclidean(as_matrix(coords, "coords")), n_threads=n_threads)
+        x = as_matrix(coords, "coords")
+        if algorithm == "brute":
+            return KnnIndex(_core.brute_force_euclidean(x), n_threads=n_threads)
+        return KnnIndex(_core.cover_tree_euclidean(x, base, threads, algorithm == "auto"), n_threads=n_threads)
     else:
         model = _residual_model(coords, kernel, v_matrix, p_diag, inducing_count, inducing, seed, n_threads)
-    return KnnIndex(_core.brute_force_residual(model._core), model=model, n_threads=n_threads)
+    if algorithm == "auto":
+        problem = model._core.metric_problem()
+        if problem:
+            warnings.warn(f"these factors do not define a metric ({problem}); using the brute force", stacklevel=2)
+            algorithm = "brute"
+    if algorithm == "brute":
+        return KnnIndex(_core.brute_force_residual(model._core), model=model, n_threads=n_threads)
+    return KnnIndex(_core.cover_tree_residual(model._core, base, threads, algorithm == "auto"), model=model,
+                    n_threads=n_threads)
 
 
 def brute_force_knn(data, k, queries=None, predecessor_mode=False, return_distances=True, n_threads=None):

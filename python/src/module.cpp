@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "pcct/knn/brute_force.hpp"
+#include "pcct/tree/cover_tree.hpp"
 #include "pcct/model/residual_model.hpp"
 #include "pcct/core/simd_level.hpp"
 
@@ -70,6 +73,10 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
 
 struct PyIndex {
   std::shared_ptr<const pcct::Index> index;
+  // Tree-only operations (empty for the brute force).
+  std::function<nb::dict(int)> validate;
+  std::function<nb::dict()> build_info;
+  std::function<void(const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> insert;
 
   nb::tuple knn(const std::string& kind, std::optional<I64Vector> ids, std::optional<F64Matrix> coords,
                 index_t k, bool predecessor, int n_threads) const {
@@ -87,6 +94,70 @@ struct PyIndex {
                           stats_dict(std::move(r.stats)));
   }
 };
+
+nb::dict info_dict(const pcct::CoverTreeBuildInfo& info) {
+  nb::dict d;
+  d["seconds"] = info.seconds;
+  d["distance_evaluations"] = info.distance_evaluations;
+  d["rounds"] = info.rounds;
+  d["retries"] = info.retries;
+  d["top_level"] = info.top_level;
+  d["floor_level"] = info.floor_level;
+  d["height"] = info.height;
+  nb::list levels;
+  for (const auto& l : info.levels) {
+    nb::dict e;
+    e["level"] = l.level;
+    e["nodes"] = l.nodes;
+    e["mean_radius"] = l.mean_radius;
+    e["max_radius"] = l.max_radius;
+    levels.append(e);
+  }
+  d["levels"] = levels;
+  return d;
+}
+
+nb::dict validation_dict(const pcct::CoverTreeValidation& v) {
+  nb::dict d;
+  d["ok"] = v.ok;
+  nb::list problems;
+  for (const auto& p : v.problems) problems.append(p);
+  d["problems"] = problems;
+  d["nodes"] = v.nodes;
+  d["distance_evaluations"] = v.distance_evaluations;
+  return d;
+}
+
+template <class Metric>
+PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::function<typename Metric::Space(
+                      const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> embed) {
+  PyIndex out;
+  out.index = tree;
+  out.validate = [tree](int threads) {
+    pcct::CoverTreeValidation v;
+    {
+      nb::gil_scoped_release release;
+      v = tree->validate(threads);
+    }
+    return validation_dict(v);
+  };
+  out.build_info = [tree] { return info_dict(tree->build_info()); };
+  out.insert = [tree, embed](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
+                             int threads) {
+    auto pts = embed(coords, v, p, threads);
+    nb::gil_scoped_release release;
+    tree->insert(pts, threads);
+  };
+  return out;
+}
+
+pcct::CoverTreeParams tree_params(double base, int threads, bool auto_brute) {
+  pcct::CoverTreeParams p;
+  p.base = base;
+  p.n_threads = threads;
+  p.auto_brute = auto_brute;
+  return p;
+}
 
 }  // namespace
 
@@ -137,6 +208,8 @@ NB_MODULE(_core, m) {
         for (index_t i = 0; i < s.size(); ++i) p[i] = s.p(i);
         return to_numpy(std::move(p), {static_cast<size_t>(s.size())});
       })
+      .def("metric_problem",
+           [](const pcct::ResidualModel& m) { return pcct::ResidualModel::metric_problem(m.space(), 0, m.size()); })
       .def(
           "pairwise",
           [](const pcct::ResidualModel& m, const I64Vector& a, const I64Vector& b) {
@@ -167,7 +240,13 @@ NB_MODULE(_core, m) {
       .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
       .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
       .def("knn", &PyIndex::knn, "kind"_a, "ids"_a.none(), "coords"_a.none(), "k"_a, "predecessor"_a,
-           "n_threads"_a);
+           "n_threads"_a)
+      .def_prop_ro("is_tree", [](const PyIndex& i) { return static_cast<bool>(i.validate); })
+      .def("validate", [](const PyIndex& i, int threads) { return i.validate(threads); }, "n_threads"_a)
+      .def("build_info", [](const PyIndex& i) { return i.build_info(); })
+      .def("insert", [](const PyIndex& i, const F64Matrix& coords, std::optional<F64Matrix> v,
+                        std::optional<F64Vector> p, int threads) { i.insert(coords, v, p, threads); },
+           "coords"_a, "v"_a.none(), "p"_a.none(), "n_threads"_a);
 
   m.def(
       "brute_force_euclidean",
@@ -178,6 +257,42 @@ NB_MODULE(_core, m) {
             pcct::EuclideanMetric(std::move(space)))};
       },
       "coords"_a);
+  m.def(
+      "cover_tree_euclidean",
+      [](const F64Matrix& coords, double base, int threads, bool auto_brute) {
+        std::shared_ptr<pcct::CoverTreeIndex<pcct::EuclideanMetric>> tree;
+        {
+          nb::gil_scoped_release release;
+          auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
+          tree = std::make_shared<pcct::CoverTreeIndex<pcct::EuclideanMetric>>(
+              pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, auto_brute));
+        }
+        return wrap_tree<pcct::EuclideanMetric>(
+            tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
+              PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
+              return pcct::EuclideanSpace::from_coords(view(c), "points");
+            });
+      },
+      "coords"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
+  m.def(
+      "cover_tree_residual",
+      [](std::shared_ptr<pcct::ResidualModel> model, double base, int threads, bool auto_brute) {
+        std::shared_ptr<pcct::CoverTreeIndex<pcct::ResidualMetric>> tree;
+        {
+          nb::gil_scoped_release release;
+          tree = std::make_shared<pcct::CoverTreeIndex<pcct::ResidualMetric>>(pcct::ResidualMetric(model),
+                                                                              tree_params(base, threads, auto_brute));
+        }
+        return wrap_tree<pcct::ResidualMetric>(
+            tree, [model](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int threads) {
+              if (v || p) {
+                PCCT_REQUIRE(v && p, "v_matrix and p_diag must be given together");
+                return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();
+              }
+              return model->embed(view(c), threads, "points");
+            });
+      },
+      "model"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
   m.def(
       "brute_force_residual",
       [](std::shared_ptr<pcct::ResidualModel> model) {

@@ -38,6 +38,9 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   if (nq == 0) return res;
 
   const int threads = resolve_threads(params.n_threads);
+  // Predecessor mode can bound the scan by the query id only when row r holds id r.
+  bool rows_are_ids = true;
+  for (index_t r = 0; r < n && rows_are_ids; ++r) rows_are_ids = data.id(r) == r;
   const index_t qtiles = (nq + kQueryTile - 1) / kQueryTile;
   // With few query tiles, also split the points into chunks (merged exactly afterwards).
   index_t chunks = 1;
@@ -61,7 +64,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
     const int nqt = static_cast<int>(std::min<index_t>(kQueryTile, nq - q0));
     const index_t p_begin = c * chunk_size;
     index_t p_end = std::min(n, p_begin + chunk_size);
-    if (params.predecessor) {
+    if (params.predecessor && rows_are_ids) {
       index_t max_id = 0;
       for (int i = 0; i < nqt; ++i) max_id = std::max(max_id, qids[q0 + i]);
       p_end = std::min(p_end, max_id);
@@ -73,12 +76,18 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
       data.evaluate(queries, Rows::list(qrows.data() + q0, nqt), Rows::range(pb, np), sc.dist.data(), nullptr,
                     kPointTile, sc.space);
       for (int i = 0; i < nqt; ++i) {
-        int limit = np;
-        if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
         const double* row = sc.dist.data() + static_cast<size_t>(i) * kPointTile;
         TopK& h = heaps[i];
-        for (int j = 0; j < limit; ++j)
-          if (row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        if (params.predecessor && !rows_are_ids) {
+          const index_t qid = qids[q0 + i];
+          for (int j = 0; j < np; ++j)
+            if (data.id(pb + j) < qid && row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        } else {
+          int limit = np;
+          if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
+          for (int j = 0; j < limit; ++j)
+            if (row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        }
         res.stats.evaluations_per_query[q0 + i] += np;  // (q, chunk) pairs are owned by one item
       }
     }

@@ -125,6 +125,22 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
   return s;
 }
 
+std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin, index_t end) {
+  const double var = s.kernel().variance;
+  for (index_t i = begin; i < end; ++i) {
+    const double vv = self_dot(s.v_row(i), s.rank_padded());
+    const double q = var - vv;  // K_ii - |V_i|^2, the exact residual variance
+    const double tol = 4.0 * (s.rank() + 8) * 0x1p-53 * (vv + var);
+    if (q < -tol)
+      return detail::concat("point ", s.id(i), ": |V_i|^2 = ", vv, " exceeds K(x_i, x_i) = ", var,
+                            ", so K - V V^T is not positive semi-definite and d is not a metric");
+    if (s.p(i) < q - tol)
+      return detail::concat("point ", s.id(i), ": p_i = ", s.p(i), " is below K(x_i, x_i) - |V_i|^2 = ", q,
+                            ", so |rho| can exceed 1 and d is not a metric");
+  }
+  return {};
+}
+
 void ResidualModel::fill_factor_rows(ResidualSpace& s, int n_threads) const {
   // V = L^{-1} K(U, X) in fixed blocks of points; blocks are independent, so the result
   // does not depend on the thread count (OpenBLAS runs single-threaded inside the region).

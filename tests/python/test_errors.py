@@ -106,8 +106,20 @@ def test_predecessor_mode_with_coordinate_queries():
 
 
 def test_coordinate_queries_on_a_factor_model():
-    index = pcct.cover_tree(X, RBF, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
+    index = pcct.cover_tree(X, RBF, v_matrix=np.full((50, 2), 0.1), p_diag=np.ones(50))
     raises(ValueError, "need a model built from inducing points", index.knn, 3, queries=X[:2])
+
+
+def test_factors_that_are_not_a_metric():
+    v = np.ones((50, 2))  # |V_i|^2 = 2 > K_ii = 1: K - V V^T is not PSD
+    raises(ValueError, "not positive semi-definite", pcct.cover_tree, X, RBF, v_matrix=v, p_diag=np.ones(50),
+           algorithm="tree")
+    with pytest.warns(UserWarning, match="using the brute force"):
+        index = pcct.cover_tree(X, RBF, v_matrix=v, p_diag=np.ones(50))
+    assert index.algorithm == "brute"
+    v = np.full((50, 2), 0.1)
+    p = np.full(50, 0.5)  # below K_ii - |V_i|^2 = 0.98: |rho| could exceed 1
+    raises(ValueError, "is below K", pcct.cover_tree, X, RBF, v_matrix=v, p_diag=p, algorithm="tree")
 
 
 def test_bad_dtypes_and_arguments():

@@ -4,6 +4,7 @@
 ///   p_i = max(K(x_i, x_i) - ||V_i||^2, 1e-9),
 /// in float64 throughout. Immutable after construction.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "pcct/core/matrix_view.hpp"
@@ -34,6 +35,12 @@ class ResidualModel {
   /// True when V and p of new coordinates can be computed (model built from inducing points).
   bool can_embed() const { return !inducing_.empty(); }
   const std::vector<index_t>& inducing() const { return inducing_; }
+
+  /// Empty if rows [begin, end) of s satisfy the conditions that make d a metric, otherwise
+  /// why not. A model built from inducing points always does; user factors need
+  /// K(x_i, x_i) - |V_i|^2 >= 0 and p_i >= K(x_i, x_i) - |V_i|^2 (up to rounding). (The
+  /// off-diagonal condition, K - V V^T positive semi-definite, cannot be checked cheaply.)
+  static std::string metric_problem(const ResidualSpace& s, index_t begin, index_t end);
 
   /// V and p of new points (ids -1). Requires can_embed().
   ResidualSpace embed(MatrixView coords, int n_threads = 0, const char* what = "queries") const;

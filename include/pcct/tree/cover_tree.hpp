@@ -1,0 +1,85 @@
+#pragma once
+/// Exact k-NN with a compressed cover tree (one node per point) over any pcct metric.
+///
+/// Invariants (validate() checks them all, exactly, on computed float64 distances):
+///   nesting      levels strictly decrease from a parent to its children;
+///   covering     d(child, parent) <= base^(level(child) + 1);
+///   separation   d(p, q) > base^min(level(p), level(q)) for distinct nodes farther apart than
+///                the duplicate radius base^floor (floor = top - ceil(15 / log10(base)));
+///   bounds       every node stores its true subtree radius (and, for the residual metric, the
+///                angular radius and rounding-error weight of its subtree) and the smallest id
+///                in its subtree; queries prune with these, never with level radii.
+///
+/// Construction is parallel and deterministic (batch insertion with prefix doubling and a
+/// lexicographically-first maximal independent set; docs/tree.md): the tree, and therefore
+/// every answer and counter, is identical for every thread count.
+///
+/// Threading guarantees: knn() and validate() are const and may run concurrently;
+/// insert() must not run concurrently with anything else.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pcct/knn/index.hpp"
+#include "pcct/metric/metrics.hpp"
+
+namespace pcct {
+
+struct CoverTreeParams {
+  double base = 2.0;      ///< level radius ratio, > 1 (smaller bases, e.g. 1.3, often prune better)
+  int n_threads = 0;      ///< threads for construction (0 = OpenMP default)
+  bool auto_brute = false;///< "auto" algorithm: answer with the brute force where that is cheaper
+};
+
+struct CoverTreeBuildInfo {
+  double seconds = 0;
+  std::int64_t distance_evaluations = 0;
+  std::int64_t rounds = 0;
+  std::int64_t retries = 0;
+  int top_level = 0;
+  int floor_level = 0;
+  int height = 0;  ///< longest root-to-leaf path (edges)
+  /// Per level present in the tree: level, node count, mean and max stored subtree radius.
+  struct Level {
+    int level;
+    std::int64_t nodes;
+    double mean_radius;
+    double max_radius;
+  };
+  std::vector<Level> levels;
+};
+
+struct CoverTreeValidation {
+  bool ok = true;
+  std::vector<std::string> problems;
+  std::int64_t nodes = 0;
+  std::int64_t distance_evaluations = 0;
+};
+
+template <class Metric>
+class CoverTreeIndex final : public Index {
+ public:
+  CoverTreeIndex(Metric metric, const CoverTreeParams& params = {});
+  ~CoverTreeIndex() override;
+
+  index_t size() const override;
+  int dim() const override;
+  const char* metric_name() const override { return Metric::name; }
+  const char* algorithm_name() const override;
+  KnnResult knn(const QuerySet& queries, const KnnParams& params) const override;
+
+  /// Appends points (their ids continue from size()); every invariant is kept.
+  void insert(const typename Metric::Space& points, int n_threads = 0);
+  CoverTreeValidation validate(int n_threads = 0) const;
+  const CoverTreeBuildInfo& build_info() const;
+  const Metric& metric() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class CoverTreeIndex<EuclideanMetric>;
+extern template class CoverTreeIndex<ResidualMetric>;
+
+}  // namespace pcct

@@ -1,0 +1,245 @@
+#include "pcct/tree/cover_tree.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "core/parallel.hpp"
+#include "pcct/knn/brute_force.hpp"
+#include "pcct/knn/query_rows.hpp"
+#include "tree/batch_insert.hpp"
+#include "tree/knn_search.hpp"
+#include "tree/priority_order.hpp"
+#include "tree/validate.hpp"
+
+namespace pcct {
+
+using tree::DynamicTree;
+using tree::PruneBounds;
+using tree::TreeLayout;
+
+namespace {
+// Cover-tree pruning is only valid for a metric; check what can be checked cheaply.
+void require_metric(const EuclideanSpace&, index_t, index_t) {}
+void require_metric(const ResidualSpace& s, index_t begin, index_t end) {
+  const std::string problem = ResidualModel::metric_problem(s, begin, end);
+  PCCT_REQUIRE(problem.empty(), "the cover tree needs a metric: ", problem,
+               " (use algorithm='brute' for these factors)");
+}
+}  // namespace
+
+template <class Metric>
+struct CoverTreeIndex<Metric>::Impl {
+  using Space = typename Metric::Space;
+
+  Metric metric;
+  CoverTreeParams params;
+  Space space;                      // points in breadth-first tree order
+  DynamicTree<Space> tree;          // rows of `space`
+  std::unique_ptr<PruneBounds<Space>> bounds;
+  TreeLayout<Space> layout;
+  std::vector<index_t> row_of_id;   // dataset id -> row of `space`
+  CoverTreeBuildInfo info;
+
+  Impl(Metric m, const CoverTreeParams& p) : metric(std::move(m)), params(p) {}
+
+  // Largest distance from `root` to rows [begin, end) of s.
+  static double max_distance(const Space& s, index_t root, index_t begin, index_t end, int threads) {
+    constexpr int kTile = 1024;
+    const index_t tiles = (end - begin + kTile - 1) / kTile;
+    std::vector<double> best(tiles, 0.0);
+    parallel_for(tiles, threads, [&](index_t t, int) {
+      typename Space::Scratch sc;
+      const index_t b = begin + t * kTile;
+      const int nb = static_cast<int>(std::min<index_t>(kTile, end - b));
+      std::vector<double> d(nb);
+      s.evaluate(s, Rows::range(root, 1), Rows::range(b, nb), d.data(), nullptr, nb, sc);
+      for (double x : d) best[t] = std::max(best[t], x);
+    });
+    double m = 0;
+    for (double x : best) m = std::max(m, x);
+    return m;
+  }
+
+  static int top_for(double base, double dmax) {
+    if (!(dmax > 0)) return 0;
+    int top = static_cast<int>(std::ceil(std::log(dmax) / std::log(base)));
+    while (std::pow(base, top) < dmax) ++top;
+    return top;
+  }
+
+  // Inserts rows [first, end) of `build` (the root must exist when first > 0) and lays out.
+  void grow(const Space& build, index_t first, int threads) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const index_t n = build.size();
+    require_metric(build, first, n);
+    tree.resize(n);
+    std::vector<std::int32_t> order = tree::priority_order(first, n);
+    tree::BuildStats stats;
+    PruneBounds<Space> pb(build);
+    if (tree.root < 0) {
+      const std::int32_t root = order.front();
+      order.erase(order.begin());
+      const double dmax = max_distance(build, root, 0, n, threads);
+      stats.distance_evaluations += n;
+      tree.scale = tree::LevelScale(params.base, top_for(params.base, dmax));
+      tree.root = root;
+      tree.level[root] = tree.scale.top();
+      pb.init_node(tree.bound[root], root);
+      tree.count = 1;
+    } else {
+      const double dmax = max_distance(build, tree.root, first, n, threads);
+      stats.distance_evaluations += n - first;
+      tree.scale.raise_top_to_cover(dmax);
+      tree.level[tree.root] = tree.scale.top();
+    }
+    tree::BatchInserter<Space> inserter(tree, build, pb, threads);
+    inserter.insert(order, stats);
+
+    const std::vector<std::int32_t> bfs = tree::breadth_first_order(tree);
+    tree = tree::renumber(tree, bfs);
+    std::vector<index_t> perm(bfs.begin(), bfs.end());
+    space = build.permuted(perm);
+    bounds = std::make_unique<PruneBounds<Space>>(space);
+    layout = tree::make_layout(tree, space, *bounds);
+    row_of_id.assign(n, -1);
+    for (index_t r = 0; r < n; ++r) row_of_id[space.id(r)] = r;
+
+    info.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    info.distance_evaluations += stats.distance_evaluations;
+    info.rounds += stats.rounds;
+    info.retries += stats.retries;
+    summarise();
+  }
+
+  void summarise() {
+    info.top_level = tree.scale.top();
+    info.floor_level = tree.scale.floor();
+    std::map<int, CoverTreeBuildInfo::Level, std::greater<>> per;
+    std::vector<int> depth(space.size(), 0);
+    info.height = 0;
+    for (index_t r = 0; r < space.size(); ++r) {
+      if (r > 0) depth[r] = depth[tree.parent[r]] + 1;
+      info.height = std::max(info.height, depth[r]);
+      auto& lv = per.try_emplace(tree.level[r], CoverTreeBuildInfo::Level{tree.level[r], 0, 0.0, 0.0}).first->second;
+      const double rad = PruneBounds<Space>::radius(tree.bound[r]);
+      ++lv.nodes;
+      lv.mean_radius += rad;
+      lv.max_radius = std::max(lv.max_radius, rad);
+    }
+    info.levels.clear();
+    for (auto& [l, lv] : per) {
+      lv.mean_radius /= static_cast<double>(lv.nodes);
+      info.levels.push_back(lv);
+    }
+  }
+};
+
+template <class Metric>
+CoverTreeIndex<Metric>::CoverTreeIndex(Metric metric, const CoverTreeParams& params)
+    : impl_(std::make_unique<Impl>(std::move(metric), params)) {
+  PCCT_REQUIRE(std::isfinite(params.base) && params.base > 1.0, "base must be > 1, got ", params.base);
+  impl_->grow(impl_->metric.space(), 0, resolve_threads(params.n_threads));
+}
+
+template <class Metric>
+CoverTreeIndex<Metric>::~CoverTreeIndex() = default;
+
+template <class Metric>
+index_t CoverTreeIndex<Metric>::size() const { return impl_->space.size(); }
+template <class Metric>
+int CoverTreeIndex<Metric>::dim() const { return impl_->space.dim(); }
+template <class Metric>
+const char* CoverTreeIndex<Metric>::algorithm_name() const { return impl_->params.auto_brute ? "auto" : "tree"; }
+template <class Metric>
+const CoverTreeBuildInfo& CoverTreeIndex<Metric>::build_info() const { return impl_->info; }
+template <class Metric>
+const Metric& CoverTreeIndex<Metric>::metric() const { return impl_->metric; }
+
+template <class Metric>
+void CoverTreeIndex<Metric>::insert(const typename Metric::Space& points, int n_threads) {
+  PCCT_REQUIRE(points.dim() == dim(), "inserted points have dimension ", points.dim(), ", expected ", dim());
+  auto& im = *impl_;
+  const index_t first = im.space.size();
+  typename Metric::Space build = im.space;
+  build.append(points, first);
+  im.grow(build, first, resolve_threads(n_threads));
+}
+
+template <class Metric>
+CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
+  const auto& im = *impl_;
+  const auto rep = tree::validate_tree(im.tree, im.layout, im.space, *im.bounds, n_threads);
+  return CoverTreeValidation{rep.ok, rep.problems, rep.nodes, rep.distance_evaluations};
+}
+
+template <class Metric>
+KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
+  using Space = typename Metric::Space;
+  const auto& im = *impl_;
+  // Dataset ids beyond the original metric's points (inserted later) are valid too.
+  check_knn_params(params, size(), queries);
+  QueryRows<Space> q;
+  if (queries.kind == QuerySet::Kind::coords) {
+    q.external.emplace(im.metric.embed(queries.coords, params.n_threads));
+    q.ids.assign(q.external->size(), -1);
+  } else if (queries.kind == QuerySet::Kind::ids) {
+    q.ids.resize(queries.ids.size);
+    for (index_t i = 0; i < queries.ids.size; ++i) q.ids[i] = queries.ids[i];
+  } else {
+    q.ids.resize(size());
+    std::iota(q.ids.begin(), q.ids.end(), index_t{0});
+  }
+  const Space& qs = q.external ? *q.external : im.space;
+  const index_t nq = q.count();
+  std::vector<index_t> rows(nq);
+  for (index_t i = 0; i < nq; ++i) rows[i] = q.external ? i : im.row_of_id[q.ids[i]];
+
+  // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper.
+  if (im.params.auto_brute && (size() <= 2048 || params.k * 8 > size()))
+    return brute_force_search(im.space, qs, rows, q.ids, params);
+
+  const int k = static_cast<int>(params.k);
+  KnnResult res;
+  res.queries = nq;
+  res.k = k;
+  res.ids.resize(static_cast<size_t>(nq) * k);
+  res.distances.resize(static_cast<size_t>(nq) * k);
+  res.stats.queries = nq;
+  res.stats.evaluations_per_query.assign(nq, 0);
+  const int threads = resolve_threads(params.n_threads);
+  constexpr index_t kPerTask = 8;
+  const tree::TreeView<Space> view{im.tree, im.layout, im.space, *im.bounds};
+  struct Worker {
+    std::unique_ptr<tree::KnnSearcher<Space>> searcher;
+    std::vector<Neighbour> heap;
+    tree::SearchCounters cnt;
+  };
+  std::vector<Worker> workers(threads);
+  for (auto& w : workers) {
+    w.searcher = std::make_unique<tree::KnnSearcher<Space>>(view);
+    w.heap.resize(k);
+  }
+  parallel_for((nq + kPerTask - 1) / kPerTask, threads, [&](index_t task, int tid) {
+    Worker& w = workers[tid];
+    for (index_t i = task * kPerTask; i < std::min(nq, (task + 1) * kPerTask); ++i) {
+      TopK heap(w.heap.data(), k);
+      const auto before = w.cnt.evaluations;
+      w.searcher->search(qs, rows[i], q.ids[i], params.predecessor, heap, w.cnt);
+      res.stats.evaluations_per_query[i] = w.cnt.evaluations - before;
+      heap.write_sorted(res.ids.data() + i * k, res.distances.data() + i * k);
+    }
+  });
+  for (const auto& w : workers) {
+    res.stats.distance_evaluations += w.cnt.evaluations;
+    res.stats.nodes_visited += w.cnt.visited;
+    res.stats.subtrees_pruned += w.cnt.pruned;
+  }
+  return res;
+}
+
+template class CoverTreeIndex<EuclideanMetric>;
+template class CoverTreeIndex<ResidualMetric>;
+
+}  // namespace pcct

@@ -1,0 +1,153 @@
+#pragma once
+// Rigorous subtree exclusion tests, one policy per metric (docs/tree.md, "Pruning").
+//
+// excluded(q, node, d_qc, aux_qc, t) returns true only if every point x in the subtree of
+// `node` has a *computed* distance d(q, x) > t. It uses the triangle inequality of the exact
+// metric and bounds on how far computed distances can be from exact ones, so rounding can
+// never drop a true neighbour.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "pcct/metric/euclidean_space.hpp"
+#include "pcct/metric/residual_space.hpp"
+
+namespace pcct::tree {
+
+constexpr double kUnit = 0x1p-53;  // unit roundoff of float64
+
+/// Bounds (in the space of exact distances, or exact angles for the residual metric) of the
+/// parent-child distance of a node and of its subtree radius.
+struct Child {
+  double lo = 0, hi = 0, reach = 0;
+};
+/// Bounds of the exact query-parent distance, and the largest exact distance a point at
+/// computed distance <= t from the query can have.
+struct Visit {
+  double lo = 0, hi = 0, thr = 0;
+  /// True if no point in the subtree of a child with bounds c can be within t of the query.
+  bool child_excluded(const Child& c) const { return std::max(lo - c.hi, c.lo - hi) - c.reach > thr; }
+};
+
+template <class Space>
+struct PruneBounds;
+
+// Euclidean: computed distances are within a relative (dim + 4) u of exact ones.
+template <>
+struct PruneBounds<EuclideanSpace> {
+  struct Node {
+    double rad = 0;  // max computed d(node, x) over the subtree
+  };
+  struct Query {};
+
+  double delta = 0;  // relative error bound (with a safety factor of 2)
+
+  explicit PruneBounds(const EuclideanSpace& s) : delta(2.0 * (s.dim() + 8) * kUnit) {}
+  Query query(const EuclideanSpace&, index_t) const { return {}; }
+  void init_node(Node& n, index_t /*row*/) const { n.rad = 0; }
+  static void absorb(Node& n, double d, double /*aux*/, const Node& /*child*/) { n.rad = std::max(n.rad, d); }
+  static void merge(Node& n, const Node& child) { n.rad = std::max(n.rad, child.rad); }
+  static double radius(const Node& n) { return n.rad; }
+  static bool same(const Node& a, const Node& b) { return a.rad == b.rad; }
+
+  bool excluded(const Query&, const Node& n, double d_qc, double /*aux*/, double t) const {
+    if (!(t < std::numeric_limits<double>::infinity())) return false;
+    const double lo = d_qc * (1 - delta) - n.rad * (1 + delta);
+    return lo > t * (1 + delta) * (1 + delta) + std::numeric_limits<double>::min();
+  }
+
+  // Parent-child test: bounds on exact distances let a child's subtree be excluded from the
+  // parent's distance alone (triangle inequality through the parent), before evaluating it.
+  Child child(const Node& c, double d_pc, double /*aux*/, index_t, index_t) const {
+    return {d_pc * (1 - delta), d_pc * (1 + delta), c.rad * (1 + delta)};
+  }
+  Visit visit(const Query&, const Node&, double d_qp, double /*aux*/, double t) const {
+    const double thr = t < std::numeric_limits<double>::infinity() ? t * (1 + delta) * (1 + delta)
+                                                                    : std::numeric_limits<double>::infinity();
+    return {d_qp * (1 - delta), d_qp * (1 + delta), thr};
+  }
+};
+
+// Residual correlation: the angular bound. With theta = acos|rho| (a metric: the angle between
+// residual features with the sign identified) the subtree of c lies within angle alpha_c of c,
+// and is excluded when theta(q, c) - alpha_c > theta_t. Computed |rho| is within
+// eps = kappa * max(w_q, w_subtree) + 8u of the exact value, w_x = (|V_x|^2 + var) / p_x
+// (docs/numerics.md), and every step below widens the test by that much.
+template <>
+struct PruneBounds<ResidualSpace> {
+  struct Node {
+    double cos_rad = 1;  // min computed |rho(node, x)| over the subtree (cos of the angular radius)
+    double rad = 0;      // max computed d(node, x) over the subtree (reported, not used to prune)
+    double w = 0;        // max error weight w_x over the subtree
+  };
+  struct Query {
+    double w = 0;
+  };
+
+  double kappa = 0;
+  std::vector<double> w;  // per row of the indexed space
+  double w_max = 0;
+  double variance = 1;
+
+  explicit PruneBounds(const ResidualSpace& s)
+      : kappa(2.0 * (2.0 * s.rank() + s.dim() + 16) * kUnit), variance(s.kernel().variance) {
+    w.resize(s.size());
+    for (index_t r = 0; r < s.size(); ++r) {
+      w[r] = weight(s, r);
+      w_max = std::max(w_max, w[r]);
+    }
+  }
+  double weight(const ResidualSpace& s, index_t r) const {
+    double vv = 0;
+    const double* v = s.v_row(r);
+    for (int t = 0; t < s.rank(); ++t) vv += v[t] * v[t];
+    return 1.01 * (vv + variance) / s.p(r);  // 1% above the exact value covers this sum's rounding
+  }
+  Query query(const ResidualSpace& qs, index_t row) const { return {weight(qs, row)}; }
+  void init_node(Node& n, index_t row) const {
+    n.cos_rad = 1;
+    n.rad = 0;
+    n.w = w[row];
+  }
+  static void absorb(Node& n, double d, double aux, const Node& child) {
+    n.cos_rad = std::min(n.cos_rad, aux);
+    n.rad = std::max(n.rad, d);
+    n.w = std::max(n.w, child.w);
+  }
+  static void merge(Node& n, const Node& child) { n.w = std::max(n.w, child.w); }
+  static double radius(const Node& n) { return n.rad; }
+  static bool same(const Node& a, const Node& b) { return a.cos_rad == b.cos_rad && a.rad == b.rad && a.w == b.w; }
+
+  bool excluded(const Query& q, const Node& n, double /*d_qc*/, double absrho_qc, double t) const {
+    if (!(t < 1.0)) return false;  // d <= 1 always
+    const double eps = kappa * std::max(q.w, n.w) + 8 * kUnit;
+    const double cos_a = n.cos_rad - eps;                    // cos of an upper bound on the exact angular radius
+    const double cos_t = 1.0 - t * t - 24 * kUnit - eps;     // cos of an upper bound on the exact angle of a point at d <= t
+    if (!(cos_a > 0) || !(cos_t > 0)) return false;          // an angle reaches pi/2: nothing can be excluded
+    // Upper bounds on the sines (the + 4u covers the rounding of 1 - c^2): a larger sine
+    // only lowers cos(alpha + theta), so the test stays conservative even for tiny angles.
+    const double sin_a = std::sqrt(std::max(0.0, 1 - cos_a * cos_a) + 4 * kUnit);
+    const double sin_t = std::sqrt(std::max(0.0, 1 - cos_t * cos_t) + 4 * kUnit);
+    const double cos_sum = cos_a * cos_t - sin_a * sin_t;    // cos(alpha + theta_t)
+    return absrho_qc + eps < cos_sum - 8 * kUnit;
+  }
+
+  // Exact-angle bounds from a computed |rho| known to within eps (acos is accurate to 1 ulp;
+  // 1e-15 covers it for angles in [0, pi/2]).
+  static double angle_lo(double absrho, double eps) { return std::max(0.0, std::acos(std::min(1.0, absrho + eps)) - 1e-15); }
+  static double angle_hi(double absrho, double eps) { return std::acos(std::max(0.0, absrho - eps)) + 1e-15; }
+
+  Child child(const Node& c, double /*d_pc*/, double absrho_pc, index_t p_row, index_t c_row) const {
+    const double eps = kappa * std::max(w[p_row], w[c_row]) + 8 * kUnit;
+    return {angle_lo(absrho_pc, eps), angle_hi(absrho_pc, eps), angle_hi(c.cos_rad, kappa * c.w + 8 * kUnit)};
+  }
+  Visit visit(const Query& q, const Node& p, double /*d_qp*/, double absrho_qp, double t) const {
+    const double eps = kappa * std::max(q.w, p.w) + 8 * kUnit;
+    const double thr = t < 1.0 ? angle_hi(1.0 - t * t - 24 * kUnit, kappa * std::max(q.w, w_max) + 8 * kUnit)
+                               : std::numeric_limits<double>::infinity();
+    return {angle_lo(absrho_qp, eps), angle_hi(absrho_qp, eps), thr};
+  }
+};
+
+}  // namespace pcct::tree

@@ -1,0 +1,121 @@
+"""pcct.cover_tree against the NumPy oracle and against pcct's brute force (bit-identical)."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import pcct
+from oracle import assert_knn_matches, euclidean_d2_tolerance, euclidean_sq_distances
+from workloads import make_points, workloads
+
+
+@given(w=workloads(max_n=400), data=st.data())
+def test_tree_matches_oracle_and_brute_force(w, data):
+    n = len(w.x)
+    base = data.draw(st.sampled_from([2.0, 1.3, 1.7]))
+    index = pcct.cover_tree(w.data(), w.kernel, algorithm="tree", base=base, n_threads=2) \
+        if w.metric == "euclidean" else pcct.cover_tree(w.model, algorithm="tree", base=base, n_threads=2)
+    index.validate()
+    k = data.draw(st.sampled_from([1, min(n, 3), n, data.draw(st.integers(1, n))]))
+    predecessor = data.draw(st.booleans())
+    if data.draw(st.booleans()):
+        qids, queries = np.arange(n), None
+    else:
+        qids = np.asarray(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=30)))
+        queries = qids
+    ids, dist = index.knn(k, queries, predecessor_mode=predecessor)
+    d2, tol2 = w.sq_distances(rows=qids)
+    assert_knn_matches(ids, dist, d2, tol2, qids, k, predecessor)
+    ref_ids, ref_dist = pcct.brute_force_knn(w.data(), k, queries=queries, predecessor_mode=predecessor)
+    assert np.array_equal(ids, ref_ids) and np.array_equal(dist, ref_dist), "tree differs from the brute force"
+    assert index.last_stats["distance_evaluations"] == index.last_stats["evaluations_per_query"].sum()
+
+
+@given(w=workloads(metric="euclidean", max_n=300), data=st.data())
+def test_tree_new_coordinate_queries(w, data):
+    n, dim = w.x.shape
+    qx = np.random.default_rng(n).normal(0, 1, (data.draw(st.integers(1, 15)), dim))
+    k = data.draw(st.integers(1, n))
+    index = pcct.cover_tree(w.x_input, algorithm="tree")
+    ids, dist = index.knn(k, qx)
+    assert_knn_matches(ids, dist, euclidean_sq_distances(qx, w.x), euclidean_d2_tolerance(qx, w.x),
+                       np.full(len(qx), -1), k, False)
+
+
+@pytest.mark.parametrize("kernel", [pcct.kernels.RBF(0.7), pcct.kernels.Matern12(1.5), pcct.kernels.Matern52([0.5, 2.0])])
+def test_residual_coordinate_queries_match_brute_force(kernel):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1500, 2))
+    model = pcct.ResidualModel(x, kernel, inducing_count=50, seed=1)
+    qx = rng.normal(size=(40, 2))
+    tree = pcct.cover_tree(model, algorithm="tree")
+    ids, dist = tree.knn(9, qx)
+    ref = pcct.brute_force_knn(model, 9, queries=qx)
+    assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "clusters", "duplicates", "identical", "line"])
+def test_threads_do_not_change_trees_or_answers(shape):
+    x = make_points(np.random.default_rng(5), shape, 2500, 3)
+    model = pcct.ResidualModel(x, pcct.kernels.Matern32(0.8), inducing_count=60, seed=2)
+    results = []
+    for threads in (1, 2, 5):
+        index = pcct.cover_tree(model, algorithm="tree", n_threads=threads)
+        ids, dist = index.knn(12, predecessor_mode=True)
+        info = index.build_info
+        info.pop("seconds")
+        results.append((ids, dist, index.last_stats["distance_evaluations"], info))
+    for ids, dist, evals, info in results[1:]:
+        assert np.array_equal(ids, results[0][0]) and np.array_equal(dist, results[0][1])
+        assert evals == results[0][2] and info == results[0][3]
+
+
+def test_insert_keeps_the_tree_valid_and_exact():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(1600, 3))
+    index = pcct.cover_tree(x[:600], algorithm="tree")
+    index.insert(x[600:1000])
+    index.insert(np.asfortranarray(x[1000:]) * 1.0)
+    assert index.n_points == 1600
+    index.validate()
+    for pred in (False, True):
+        ids, dist = index.knn(7, predecessor_mode=pred)
+        ref = pcct.brute_force_knn(x, 7, predecessor_mode=pred)
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+    # Residual with user factors: rows of V and p come with the new points.
+    model = pcct.ResidualModel(x, pcct.kernels.RBF(0.9), inducing_count=40, seed=0)
+    v, p = model.v_matrix, model.p_diag
+    tree = pcct.cover_tree(x[:800], pcct.kernels.RBF(0.9), v_matrix=v[:800], p_diag=p[:800], algorithm="tree")
+    tree.insert(x[800:], v_matrix=v[800:], p_diag=p[800:])
+    tree.validate()
+    ids, dist = tree.knn(5, predecessor_mode=True)
+    ref = pcct.brute_force_knn(model, 5, predecessor_mode=True)
+    assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+
+
+def test_gold_reduced_recall_one():
+    from pcct.gold import gold_workload
+    from pcct.recall import recall
+    w = gold_workload(n=4096, n_queries=1024)
+    model = pcct.ResidualModel(w.coords, w.kernel, inducing=w.inducing)
+    tree = pcct.cover_tree(model, algorithm="tree")
+    tree.validate()
+    for queries, pred in ((w.queries, False), (None, True)):
+        ids, dist = tree.knn(50, queries, predecessor_mode=pred)
+        ref = pcct.brute_force_knn(model, 50, queries=queries, predecessor_mode=pred)
+        assert recall(ids, dist, *ref) == 1.0
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+    assert tree.last_stats["distance_evaluations_per_query"] < 4096
+
+
+def test_stats_and_algorithms():
+    x = np.random.default_rng(0).normal(size=(3000, 3))
+    tree = pcct.cover_tree(x, algorithm="tree")
+    tree.knn(5)
+    s = tree.last_stats
+    assert s["queries"] == 3000 and s["nodes_visited"] > 0 and s["subtrees_pruned"] > 0
+    assert s["distance_evaluations_per_query"] < 3000
+    assert pcct.cover_tree(x).algorithm == "auto" and pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
+    with pytest.raises(ValueError, match="needs a cover-tree index"):
+        pcct.cover_tree(x, algorithm="brute").validate()
+    with pytest.raises(ValueError, match="base must be > 1"):
+        pcct.cover_tree(x, base=1.0)
