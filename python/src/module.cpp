@@ -66,6 +66,9 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
       s.queries ? static_cast<double>(s.distance_evaluations) / static_cast<double>(s.queries) : 0.0;
   d["nodes_visited"] = s.nodes_visited;
   d["subtrees_pruned"] = s.subtrees_pruned;
+  nb::dict by_level;
+  for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
+  d["evaluations_by_level"] = by_level;
   const size_t n = s.evaluations_per_query.size();
   d["evaluations_per_query"] = to_numpy(std::move(s.evaluations_per_query), {n});
   return d;

@@ -231,11 +231,16 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
       heap.write_sorted(res.ids.data() + i * k, res.distances.data() + i * k);
     }
   });
+  std::vector<std::int64_t> by_level;
   for (const auto& w : workers) {
     res.stats.distance_evaluations += w.cnt.evaluations;
     res.stats.nodes_visited += w.cnt.visited;
     res.stats.subtrees_pruned += w.cnt.pruned;
+    if (w.cnt.by_level.size() > by_level.size()) by_level.resize(w.cnt.by_level.size(), 0);
+    for (size_t i = 0; i < w.cnt.by_level.size(); ++i) by_level[i] += w.cnt.by_level[i];
   }
+  for (size_t i = 0; i < by_level.size(); ++i)
+    if (by_level[i]) res.stats.evaluations_by_level.emplace_back(im.tree.scale.top() - static_cast<int>(i), by_level[i]);
   return res;
 }
 

@@ -17,6 +17,11 @@ struct SearchCounters {
   std::int64_t evaluations = 0;
   std::int64_t visited = 0;
   std::int64_t pruned = 0;
+  std::vector<std::int64_t> by_level;  // evaluations by (top level - node level)
+  void count_level(int depth_below_top) {
+    if (static_cast<size_t>(depth_below_top) >= by_level.size()) by_level.resize(depth_below_top + 1, 0);
+    ++by_level[depth_below_top];
+  }
 };
 
 template <class Space>
@@ -41,6 +46,7 @@ class KnnSearcher {
     double d = 0, aux = 0;
     v_.space.evaluate(qs, Rows::range(qrow, 1), Rows::range(root, 1), &d, &aux, 1, scratch_);
     ++cnt.evaluations;
+    cnt.count_level(0);
     offer(heap, root, d, qid, predecessor);
     push_if_open(q, root, d, aux, heap, cnt);
     while (!pq_.empty()) {
@@ -71,6 +77,7 @@ class KnnSearcher {
       }
       v_.space.evaluate(qs, Rows::range(qrow, 1), kids, dist_.data(), aux_.data(), kids.count, scratch_);
       cnt.evaluations += kids.count;
+      for (int j = 0; j < kids.count; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[kids[j]]);
       for (int j = 0; j < kids.count; ++j) offer(heap, static_cast<std::int32_t>(kids[j]), dist_[j], qid, predecessor);
       for (int j = 0; j < kids.count; ++j) push_if_open(q, static_cast<std::int32_t>(kids[j]), dist_[j], aux_[j], heap, cnt);
     }

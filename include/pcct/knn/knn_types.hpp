@@ -32,6 +32,8 @@ struct KnnStats {
   std::int64_t nodes_visited = 0;
   std::int64_t subtrees_pruned = 0;
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
+  /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest first).
+  std::vector<std::pair<int, std::int64_t>> evaluations_by_level;
 };
 
 /// Row q holds the k neighbours of query q sorted by (distance, id); rows with fewer than k
