@@ -24,19 +24,24 @@ def run_queries(index: KnnIndex, queries, k: int, predecessor: bool, threads, pr
     """Queries in chunks (for progress display); returns ids, dists, seconds, evaluations."""
     chunk = max(1024, len(queries) // 20)
     ids, dists = [], []
-    evaluations = 0
+    totals = {"distance_evaluations": 0, "nodes_visited": 0, "subtrees_pruned": 0}
+    by_level: dict = {}
     t0 = time.perf_counter()
     for start in range(0, len(queries), chunk):
         i, d = index.knn(k, queries[start:start + chunk], predecessor_mode=predecessor, n_threads=threads)
         ids.append(i)
         dists.append(d)
-        evaluations += index.last_stats["distance_evaluations"]
+        for key in totals:
+            totals[key] += index.last_stats[key]
+        for level, count in index.last_stats["evaluations_by_level"].items():
+            by_level[level] = by_level.get(level, 0) + count
         progress.update(min(start + chunk, len(queries)), len(queries))
     seconds = time.perf_counter() - t0
-    return np.vstack(ids), np.vstack(dists), seconds, evaluations
+    totals["evaluations_by_level"] = by_level
+    return np.vstack(ids), np.vstack(dists), seconds, totals["distance_evaluations"], totals
 
 
-def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, threads, repeats, verify, quiet):
+def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, threads, repeats, verify, quiet, base=2.0):
     progress = Progress(quiet)
     w = gold_workload(n=n, n_queries=n_queries, k=k, inducing=inducing, kernel=kernel)
     progress.say(f"gold: N={n} queries={len(w.queries)} k={k} kernel={kernel} inducing={len(w.inducing)}")
@@ -44,12 +49,12 @@ def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, thread
     model = ResidualModel(w.coords, w.kernel, inducing=w.inducing, n_threads=threads)
     t_model = time.perf_counter() - t0
     t0 = time.perf_counter()
-    index = cover_tree(model, algorithm=algorithm, n_threads=threads)
+    index = cover_tree(model, algorithm=algorithm, n_threads=threads, base=base)
     t_index = time.perf_counter() - t0
     times = []
     for r in range(repeats):
         progress.say(f"querying ({r + 1}/{repeats})")
-        ids, dists, seconds, evaluations = run_queries(index, w.queries, k, predecessor, threads, progress)
+        ids, dists, seconds, evaluations, stats = run_queries(index, w.queries, k, predecessor, threads, progress)
         times.append(seconds)
     peak = peak_rss_mb()
     q_seconds = float(np.median(times))
@@ -62,13 +67,21 @@ def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, thread
         "query_seconds": q_seconds, "query_seconds_all": times,
         "queries_per_second": len(w.queries) / q_seconds,
         "distance_evaluations_per_query": evaluations / len(w.queries),
+        "nodes_visited_per_query": stats["nodes_visited"] / len(w.queries),
+        "subtrees_pruned_per_query": stats["subtrees_pruned"] / len(w.queries),
+        "evaluations_per_query_by_level": {str(l): c / len(w.queries) for l, c in sorted(stats["evaluations_by_level"].items(), reverse=True)},
         "peak_rss_mb": peak,
         "input_mb": (w.coords.nbytes + model.n_points * model.rank * 8) / 2**20,
     }
+    if index.algorithm != "brute":
+        info = index.build_info
+        result["base"] = base
+        result["build_evaluations_per_point"] = info["distance_evaluations"] / n
+        result["tree_levels"] = info["levels"]
     if verify:
         progress.say("verifying against the brute force")
         ref = cover_tree(model, algorithm="brute", n_threads=threads)
-        ref_ids, ref_d, _, _ = run_queries(ref, w.queries, k, predecessor, threads, progress)
+        ref_ids, ref_d, _, _, _ = run_queries(ref, w.queries, k, predecessor, threads, progress)
         result["recall"] = recall(ids, dists, ref_ids, ref_d)
         result["identical_to_brute_force"] = bool(np.array_equal(ids, ref_ids) and np.array_equal(dists, ref_d))
     return result
@@ -84,6 +97,12 @@ def format_report(r: dict) -> str:
         f"{len(r['query_seconds_all'])})",
         f"  distance evaluations per query: {r['distance_evaluations_per_query']:,.0f}",
     ]
+    if "build_evaluations_per_point" in r:
+        lines.append(f"  tree: base {r['base']}, {r['nodes_visited_per_query']:,.0f} nodes visited and "
+                     f"{r['subtrees_pruned_per_query']:,.0f} subtrees pruned per query; build "
+                     f"{r['build_evaluations_per_point']:,.0f} distance evaluations per point")
+        levels = ", ".join(f"{l}: {c:,.0f}" for l, c in r["evaluations_per_query_by_level"].items() if c >= 0.5)
+        lines.append(f"  evaluations per query by tree level: {levels}")
     if "recall" in r:
         same = "bit-identical" if r["identical_to_brute_force"] else "NOT identical"
         lines.append(f"  recall vs brute force: {r['recall']:.3f}  ({same} ids and distances)")
@@ -94,7 +113,7 @@ def format_report(r: dict) -> str:
 def main_gold(args) -> int:
     n_queries = None if args.queries == "all" or (args.queries is None and args.predecessor) else int(args.queries or 1024)
     r = bench_gold(args.n, n_queries, args.k, args.kernel, args.inducing, args.predecessor, args.algorithm,
-                   args.threads, args.repeats, not args.no_verify, args.quiet)
+                   args.threads, args.repeats, not args.no_verify, args.quiet, args.base)
     if args.json:
         import json
         print(json.dumps(r, indent=2))

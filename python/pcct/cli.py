@@ -77,7 +77,7 @@ def cmd_knn(args) -> int:
             kw = {"inducing_count": args.inducing, "seed": args.seed}
     queries = read_array(args.queries, "--queries") if args.queries else None
     progress.say(f"building the index over {coords.shape[0]} points")
-    index = cover_tree(coords, kernel, algorithm=args.algorithm, n_threads=args.threads, **kw)
+    index = cover_tree(coords, kernel, algorithm=args.algorithm, n_threads=args.threads, base=args.base, **kw)
     total = coords.shape[0] if queries is None else len(queries)
     progress.say(f"querying {total} points (k={args.k}, predecessor={args.predecessor})")
     if queries is None:
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     knn.add_argument("--predecessor", action="store_true", help="query i only sees ids j < i")
     knn.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
     knn.add_argument("--threads", type=int, default=None)
+    knn.add_argument("--base", type=float, default=2.0, help="cover-tree level ratio")
     knn.add_argument("--out", required=True, help="output ids (.npy or .csv)")
     knn.add_argument("--distances", help="output distances (.npy or .csv)")
     knn.add_argument("--quiet", action="store_true")
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--predecessor", action="store_true")
     gold.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
     gold.add_argument("--threads", type=int, default=None)
+    gold.add_argument("--base", type=float, default=2.0, help="cover-tree level ratio")
     gold.add_argument("--repeats", type=int, default=1, help="query repetitions (the median is reported)")
     gold.add_argument("--no-verify", action="store_true", help="skip the brute-force recall check")
     gold.add_argument("--json", action="store_true")
