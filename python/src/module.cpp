@@ -79,6 +79,7 @@ struct PyIndex {
   // Tree-only operations (empty for the brute force).
   std::function<nb::dict(int)> validate;
   std::function<nb::dict()> build_info;
+  std::function<nb::dict()> arrays;
   std::function<void(const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> insert;
 
   nb::tuple knn(const std::string& kind, std::optional<I64Vector> ids, std::optional<F64Matrix> coords,
@@ -145,6 +146,16 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
     return validation_dict(v);
   };
   out.build_info = [tree] { return info_dict(tree->build_info()); };
+  out.arrays = [tree] {
+    auto a = tree->arrays();
+    const size_t n = a.id.size();
+    nb::dict d;
+    d["id"] = to_numpy(std::move(a.id), {n});
+    d["level"] = to_numpy(std::move(a.level), {n});
+    d["parent"] = to_numpy(std::move(a.parent), {n});
+    d["radius"] = to_numpy(std::move(a.radius), {n});
+    return d;
+  };
   out.insert = [tree, embed](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
                              int threads) {
     auto pts = embed(coords, v, p, threads);
@@ -247,6 +258,7 @@ NB_MODULE(_core, m) {
       .def_prop_ro("is_tree", [](const PyIndex& i) { return static_cast<bool>(i.validate); })
       .def("validate", [](const PyIndex& i, int threads) { return i.validate(threads); }, "n_threads"_a)
       .def("build_info", [](const PyIndex& i) { return i.build_info(); })
+      .def("tree_arrays", [](const PyIndex& i) { return i.arrays(); })
       .def("insert", [](const PyIndex& i, const F64Matrix& coords, std::optional<F64Matrix> v,
                         std::optional<F64Vector> p, int threads) { i.insert(coords, v, p, threads); },
            "coords"_a, "v"_a.none(), "p"_a.none(), "n_threads"_a);

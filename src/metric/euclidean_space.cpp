@@ -4,6 +4,9 @@
 #include "simd/dispatch.hpp"
 
 namespace pcct {
+namespace {
+constexpr int kThinTile = 8;  // below this many points per query, evaluate pair-parallel
+}  // namespace
 
 EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) {
   detail::require_nonempty(coords, what);
@@ -61,6 +64,32 @@ double EuclideanSpace::distance(const EuclideanSpace& qs, index_t a, index_t b) 
 void EuclideanSpace::evaluate(const EuclideanSpace& qs, Rows q, Rows p, double* out, double* /*aux*/,
                               index_t ld, Scratch& sc) const {
   const auto& tab = simd::table();
+  if (p.count < kThinTile) {
+    // Few points per query: vectorise over all pairs instead of along each row.
+    const int nq = q.count, np = p.count;
+    const size_t n = static_cast<size_t>(nq) * np;
+    for (auto* v : {&sc.pair_xq, &sc.pair_xp}) if (v->size() < n * dim_) v->resize(n * dim_);
+    if (sc.pair_out.size() < n) sc.pair_out.resize(n);
+    for (int i = 0; i < nq; ++i)
+      for (int j = 0; j < np; ++j) {
+        const size_t k = static_cast<size_t>(i) * np + j;
+        for (int t = 0; t < dim_; ++t) {
+          sc.pair_xq[t * n + k] = qs.xs_[t * qs.n_ + q[i]];
+          sc.pair_xp[t * n + k] = xs_[t * n_ + p[j]];
+        }
+      }
+    simd::PairArgs pa;
+    pa.n = static_cast<int>(n);
+    pa.dim = dim_;
+    pa.ld = static_cast<std::int64_t>(n);
+    pa.xq = sc.pair_xq.data();
+    pa.xp = sc.pair_xp.data();
+    pa.out = sc.pair_out.data();
+    tab.euclidean_pairs(pa);
+    for (int i = 0; i < nq; ++i)
+      for (int j = 0; j < np; ++j) out[i * ld + j] = sc.pair_out[static_cast<size_t>(i) * np + j];
+    return;
+  }
   simd::RowArgs args;
   args.n = p.count;
   args.dim = dim_;

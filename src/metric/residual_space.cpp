@@ -6,6 +6,9 @@
 #include "simd/dispatch.hpp"
 
 namespace pcct {
+namespace {
+constexpr int kThinTile = 8;  // below this many points per query, evaluate pair-parallel
+}  // namespace
 
 ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n)
     : kernel_(std::move(kernel)),
@@ -68,6 +71,49 @@ void ResidualSpace::evaluate(const ResidualSpace& qs, Rows q, Rows p, double* ou
   for (int i = 0; i < nq; ++i) sc.qrows[i] = qs.v_row(q[i]);
   for (int j = 0; j < np; ++j) sc.prows[j] = v_row(p[j]);
   tab.dot_tile(sc.qrows.data(), nq, sc.prows.data(), np, rank_pad_, sc.dots.data(), np);
+
+  if (np < kThinTile) {
+    // Few points per query: vectorise over all nq x np pairs instead of along each row.
+    const size_t n = static_cast<size_t>(nq) * np;
+    for (auto* v : {&sc.pair_xq, &sc.pair_xp}) if (v->size() < n * dim_) v->resize(n * dim_);
+    for (auto* v : {&sc.pair_pq, &sc.pair_pp, &sc.pair_out, &sc.pair_aux}) if (v->size() < n) v->resize(n);
+    for (int i = 0; i < nq; ++i) {
+      const index_t qr = q[i];
+      for (int j = 0; j < np; ++j) {
+        const size_t k = static_cast<size_t>(i) * np + j;
+        const index_t pr = p[j];
+        for (int t = 0; t < dim_; ++t) {
+          sc.pair_xq[t * n + k] = qs.xs_[t * qs.n_ + qr];
+          sc.pair_xp[t * n + k] = xs_[t * n_ + pr];
+        }
+        sc.pair_pq[k] = qs.p_[qr];
+        sc.pair_pp[k] = p_[pr];
+      }
+    }
+    simd::PairArgs pa;
+    pa.n = static_cast<int>(n);
+    pa.dim = dim_;
+    pa.ld = static_cast<std::int64_t>(n);
+    pa.xq = sc.pair_xq.data();
+    pa.xp = sc.pair_xp.data();
+    pa.pq = sc.pair_pq.data();
+    pa.pp = sc.pair_pp.data();
+    pa.dots = sc.dots.data();
+    pa.variance = kernel_.variance;
+    pa.out = sc.pair_out.data();
+    pa.out_absrho = sc.pair_aux.data();
+    tab.residual_pairs(kernel_.type, pa);
+    for (int i = 0; i < nq; ++i) {
+      const index_t qid = qs.ids_[q[i]];
+      for (int j = 0; j < np; ++j) {
+        const size_t k = static_cast<size_t>(i) * np + j;
+        const bool self = qid >= 0 && qid == ids_[p[j]];  // d(i, i) = 0 by definition
+        out[i * ld + j] = self ? 0.0 : sc.pair_out[k];
+        if (aux) aux[i * ld + j] = self ? 1.0 : sc.pair_aux[k];
+      }
+    }
+    return;
+  }
 
   simd::RowArgs args;
   args.n = np;

@@ -31,6 +31,22 @@ struct RowArgs {
   double* out_absrho = nullptr;  ///< [n] |rho| clamped to [0, 1] (residual only; may be null)
 };
 
+/// n independent pairs (any rows and columns): per-pair arrays, coordinates structure-of-arrays
+/// with leading dimension ld (coordinate t of pair j at x[t * ld + j]).
+struct PairArgs {
+  int n = 0;
+  int dim = 0;
+  std::int64_t ld = 0;
+  const double* xq = nullptr;
+  const double* xp = nullptr;
+  const double* pq = nullptr;
+  const double* pp = nullptr;
+  const double* dots = nullptr;
+  double variance = 1;
+  double* out = nullptr;
+  double* out_absrho = nullptr;
+};
+
 struct Table {
   Level level;
   const char* name;
@@ -41,6 +57,10 @@ struct Table {
   void (*residual_row)(KernelType, const RowArgs&);
   /// Euclidean distances of one query row.
   void (*euclidean_row)(const RowArgs&);
+  /// Residual-correlation distances of n independent pairs (thin tiles; no self-distance rule).
+  void (*residual_pairs)(KernelType, const PairArgs&);
+  /// Euclidean distances of n independent pairs.
+  void (*euclidean_pairs)(const PairArgs&);
   /// Kernel values k(xq, xp_j) of one query row (into out).
   void (*kernel_row)(KernelType, const RowArgs&);
   /// out[i] = variance * f(r2[i]).

@@ -104,6 +104,52 @@ inline void residual_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
   }
 }
 
+// Flat pair versions (same per-lane arithmetic as the row versions, so bit-identical).
+template <class S>
+inline typename S::V pair_sq_dist(const pcct::simd::PairArgs& a, int j) {
+  typename S::V acc = S::zero();
+  for (int t = 0; t < a.dim; ++t) {
+    const typename S::V diff = S::sub(S::load(a.xq + t * a.ld + j), S::load(a.xp + t * a.ld + j));
+    acc = S::fma(diff, diff, acc);
+  }
+  return acc;
+}
+
+template <class S, pcct::KernelType KT>
+inline void residual_pair_lanes(const pcct::simd::PairArgs& a, int j) {
+  using V = typename S::V;
+  const V k = kernel_from_r2<S, KT>(pair_sq_dist<S>(a, j), S::set1(a.variance));
+  const V num = S::sub(k, S::load(a.dots + j));
+  const V den = S::sqrt(S::mul(S::load(a.pq + j), S::load(a.pp + j)));
+  const V absrho = S::min(S::abs(S::div(num, den)), S::set1(1.0));
+  S::store(a.out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
+  if (a.out_absrho) S::store(a.out_absrho + j, absrho);
+}
+
+template <class S, pcct::KernelType KT>
+inline void residual_pairs_t(const pcct::simd::PairArgs& a) {
+  int j = 0;
+  for (; j + S::width <= a.n; j += S::width) residual_pair_lanes<S, KT>(a, j);
+  for (; j < a.n; ++j) residual_pair_lanes<IsaScalar, KT>(a, j);
+}
+
+template <class S>
+inline void residual_pairs(pcct::KernelType kt, const pcct::simd::PairArgs& a) {
+  switch (kt) {
+    case pcct::KernelType::rbf: return residual_pairs_t<S, pcct::KernelType::rbf>(a);
+    case pcct::KernelType::matern12: return residual_pairs_t<S, pcct::KernelType::matern12>(a);
+    case pcct::KernelType::matern32: return residual_pairs_t<S, pcct::KernelType::matern32>(a);
+    case pcct::KernelType::matern52: return residual_pairs_t<S, pcct::KernelType::matern52>(a);
+  }
+}
+
+template <class S>
+inline void euclidean_pairs(const pcct::simd::PairArgs& a) {
+  int j = 0;
+  for (; j + S::width <= a.n; j += S::width) S::store(a.out + j, S::sqrt(pair_sq_dist<S>(a, j)));
+  for (; j < a.n; ++j) a.out[j] = IsaScalar::sqrt(pair_sq_dist<IsaScalar>(a, j));
+}
+
 template <class S>
 inline void euclidean_row(const pcct::simd::RowArgs& a) {
   int j = 0;
@@ -184,6 +230,6 @@ inline void dot_tile_driver(const double* const* a, int na, const double* const*
 template <class S>
 inline pcct::simd::Table make_table(pcct::simd::Level level, const char* name,
                                     decltype(pcct::simd::Table::dot_tile) dot) {
-  return pcct::simd::Table{level, name, dot, &residual_row<S>, &euclidean_row<S>, &kernel_row<S>,
-                           &kernel_values<S>};
+  return pcct::simd::Table{level,          name,           dot, &residual_row<S>, &euclidean_row<S>,
+                           &residual_pairs<S>, &euclidean_pairs<S>, &kernel_row<S>, &kernel_values<S>};
 }

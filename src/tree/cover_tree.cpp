@@ -9,6 +9,7 @@
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/knn/query_rows.hpp"
 #include "tree/batch_insert.hpp"
+#include "tree/batch_search.hpp"
 #include "tree/knn_search.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/validate.hpp"
@@ -156,6 +157,23 @@ template <class Metric>
 const CoverTreeBuildInfo& CoverTreeIndex<Metric>::build_info() const { return impl_->info; }
 template <class Metric>
 const Metric& CoverTreeIndex<Metric>::metric() const { return impl_->metric; }
+template <class Metric>
+typename CoverTreeIndex<Metric>::Arrays CoverTreeIndex<Metric>::arrays() const {
+  const auto& im = *impl_;
+  Arrays a;
+  const index_t n = im.space.size();
+  a.id.resize(n);
+  a.level.resize(n);
+  a.parent.resize(n);
+  a.radius.resize(n);
+  for (index_t r = 0; r < n; ++r) {
+    a.id[r] = im.space.id(r);
+    a.level[r] = im.tree.level[r];
+    a.parent[r] = im.tree.parent[r];
+    a.radius[r] = PruneBounds<typename Metric::Space>::radius(im.tree.bound[r]);
+  }
+  return a;
+}
 
 template <class Metric>
 void CoverTreeIndex<Metric>::insert(const typename Metric::Space& points, int n_threads) {
@@ -173,6 +191,10 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
   const auto rep = tree::validate_tree(im.tree, im.layout, im.space, *im.bounds, n_threads);
   return CoverTreeValidation{rep.ok, rep.problems, rep.nodes, rep.distance_evaluations};
 }
+
+// Queries per block of the batched search (blocks run in parallel). Fixed, so that the blocks,
+// and hence the order of work and every counter, do not depend on the thread count.
+constexpr index_t kQueryBlock = 256;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -209,31 +231,44 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   res.stats.queries = nq;
   res.stats.evaluations_per_query.assign(nq, 0);
   const int threads = resolve_threads(params.n_threads);
-  constexpr index_t kPerTask = 8;
+  const index_t block = kQueryBlock;
+  // Blocks of spatially close queries share more of the tree: order dataset queries by the
+  // depth-first rank of their node (new points keep their order).
+  std::vector<index_t> order(nq);
+  std::iota(order.begin(), order.end(), index_t{0});
+  if (!q.external)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](index_t a, index_t b) { return im.layout.dfs_rank[rows[a]] < im.layout.dfs_rank[rows[b]]; });
+  std::vector<index_t> srows(nq), sids(nq);
+  for (index_t i = 0; i < nq; ++i) {
+    srows[i] = rows[order[i]];
+    sids[i] = q.ids[order[i]];
+  }
+  std::vector<index_t> out_ids(static_cast<size_t>(nq) * k);
+  std::vector<double> out_d(static_cast<size_t>(nq) * k);
+  std::vector<std::int64_t> out_e(nq, 0);
   const tree::TreeView<Space> view{im.tree, im.layout, im.space, *im.bounds};
   struct Worker {
-    std::unique_ptr<tree::KnnSearcher<Space>> searcher;
-    std::vector<Neighbour> heap;
+    std::unique_ptr<tree::BatchSearcher<Space>> searcher;
     tree::SearchCounters cnt;
   };
   std::vector<Worker> workers(threads);
-  for (auto& w : workers) {
-    w.searcher = std::make_unique<tree::KnnSearcher<Space>>(view);
-    w.heap.resize(k);
-  }
-  parallel_for((nq + kPerTask - 1) / kPerTask, threads, [&](index_t task, int tid) {
+  for (auto& w : workers) w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
+  parallel_for((nq + block - 1) / block, threads, [&](index_t b, int tid) {
     Worker& w = workers[tid];
-    for (index_t i = task * kPerTask; i < std::min(nq, (task + 1) * kPerTask); ++i) {
-      TopK heap(w.heap.data(), k);
-      const auto before = w.cnt.evaluations;
-      w.searcher->search(qs, rows[i], q.ids[i], params.predecessor, heap, w.cnt);
-      res.stats.evaluations_per_query[i] = w.cnt.evaluations - before;
-      heap.write_sorted(res.ids.data() + i * k, res.distances.data() + i * k);
-    }
+    const index_t i0 = b * block;
+    const int nb = static_cast<int>(std::min(block, nq - i0));
+    w.searcher->search(qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor, out_ids.data() + i0 * k,
+                       out_d.data() + i0 * k, out_e.data() + i0, w.cnt);
   });
+  for (index_t i = 0; i < nq; ++i) {
+    std::copy_n(out_ids.data() + i * k, k, res.ids.data() + order[i] * k);
+    std::copy_n(out_d.data() + i * k, k, res.distances.data() + order[i] * k);
+    res.stats.evaluations_per_query[order[i]] = out_e[i];
+  }
+  for (auto e : res.stats.evaluations_per_query) res.stats.distance_evaluations += e;
   std::vector<std::int64_t> by_level;
   for (const auto& w : workers) {
-    res.stats.distance_evaluations += w.cnt.evaluations;
     res.stats.nodes_visited += w.cnt.visited;
     res.stats.subtrees_pruned += w.cnt.pruned;
     if (w.cnt.by_level.size() > by_level.size()) by_level.resize(w.cnt.by_level.size(), 0);

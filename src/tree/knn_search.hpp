@@ -18,9 +18,9 @@ struct SearchCounters {
   std::int64_t visited = 0;
   std::int64_t pruned = 0;
   std::vector<std::int64_t> by_level;  // evaluations by (top level - node level)
-  void count_level(int depth_below_top) {
+  void count_level(int depth_below_top, std::int64_t n = 1) {
     if (static_cast<size_t>(depth_below_top) >= by_level.size()) by_level.resize(depth_below_top + 1, 0);
-    ++by_level[depth_below_top];
+    by_level[depth_below_top] += n;
   }
 };
 

@@ -17,6 +17,7 @@ struct TreeLayout {
   std::vector<std::int32_t> child_count;
   std::vector<index_t> min_id;            // smallest dataset id in the subtree of t (t included)
   std::vector<Child> child;               // parent-child bounds of t (unused for the root)
+  std::vector<std::int32_t> dfs_rank;     // position of t in a depth-first (preorder) walk
 
   index_t size() const { return static_cast<index_t>(first_child.size()); }
 };
@@ -68,7 +69,8 @@ DynamicTree<Space> renumber(const DynamicTree<Space>& t, const std::vector<std::
 
 /// Query arrays of a tree already in breadth-first row order.
 template <class Space>
-TreeLayout<Space> make_layout(const DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb) {
+TreeLayout<Space> make_layout(DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb) {
+  for (auto& b : t.bound) pb.finalize(b);
   TreeLayout<Space> l;
   const index_t n = t.count;
   l.first_child.assign(n, 0);
@@ -83,6 +85,18 @@ TreeLayout<Space> make_layout(const DynamicTree<Space>& t, const Space& s, const
   for (index_t r = n - 1; r > 0; --r) {  // children come after their parent
     const std::int32_t p = t.parent[r];
     l.min_id[p] = std::min(l.min_id[p], l.min_id[r]);
+  }
+  // Depth-first ranks: nodes close in this order lie in the same subtree, hence close in space.
+  l.dfs_rank.assign(n, 0);
+  {
+    std::vector<std::int32_t> stack{t.root};
+    std::int32_t next = 0;
+    while (!stack.empty()) {
+      const std::int32_t u = stack.back();
+      stack.pop_back();
+      l.dfs_rank[u] = next++;
+      for (int j = l.child_count[u] - 1; j >= 0; --j) stack.push_back(l.first_child[u] + j);
+    }
   }
   // Parent-child bounds need |rho(p, c)| too (not only the distance): one evaluation per node.
   l.child.resize(n);

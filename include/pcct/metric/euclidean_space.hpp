@@ -15,6 +15,7 @@ class EuclideanSpace {
   struct Scratch {
     std::vector<double> xp;  // dim x count, gathered point coordinates
     std::vector<double> xq;  // dim
+    std::vector<double> pair_xq, pair_xp, pair_out;  // thin tiles
   };
 
   EuclideanSpace() = default;

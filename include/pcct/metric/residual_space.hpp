@@ -23,6 +23,7 @@ class ResidualSpace {
     std::vector<double> pp;
     std::vector<index_t> pid;
     std::vector<double> xq;
+    std::vector<double> pair_xq, pair_xp, pair_pq, pair_pp, pair_out, pair_aux;  // thin tiles
   };
 
   ResidualSpace() = default;

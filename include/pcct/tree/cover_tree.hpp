@@ -72,6 +72,15 @@ class CoverTreeIndex final : public Index {
   void insert(const typename Metric::Space& points, int n_threads = 0);
   CoverTreeValidation validate(int n_threads = 0) const;
   const CoverTreeBuildInfo& build_info() const;
+  /// The tree in breadth-first order, for inspection and independent checks: per node its
+  /// dataset id, level, parent position (-1 for the root) and stored subtree radius.
+  struct Arrays {
+    std::vector<index_t> id;
+    std::vector<int> level;
+    std::vector<std::int32_t> parent;
+    std::vector<double> radius;
+  };
+  Arrays arrays() const;
   const Metric& metric() const;
 
  private:
