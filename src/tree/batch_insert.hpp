@@ -255,7 +255,7 @@ class BatchInserter {
       const std::int32_t x = added_[i];
       size_t j = offset_[i];
       for (std::int32_t a = t_.parent[x]; a >= 0; a = t_.parent[a], ++j)
-        PruneBounds<Space>::absorb(t_.bound[a], chain_[j].first, chain_[j].second, t_.bound[x]);
+        pb_.absorb(t_.bound[a], chain_[j].first, chain_[j].second, t_.bound[x]);
     }
   }
 

@@ -95,6 +95,7 @@ struct CoverTreeIndex<Metric>::Impl {
       tree.scale.raise_top_to_cover(dmax);
       tree.level[tree.root] = tree.scale.top();
     }
+    for (index_t r = 0; r < first; ++r) pb.finalize(tree.bound[r]);  // the error bound may have grown
     tree::BatchInserter<Space> inserter(tree, build, pb, threads);
     inserter.insert(order, stats);
 

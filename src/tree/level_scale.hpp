@@ -13,7 +13,10 @@ class LevelScale {
   static int depth_for(double base) { return static_cast<int>(std::ceil(15.0 * std::log(10.0) / std::log(base))); }
 
   LevelScale() = default;
-  LevelScale(double base, int top) : base_(base), top_(top), floor_(top - depth_for(base)) { fill(); }
+  LevelScale(double base, int top)
+      : base_(base), log2_base_inv_(1.0 / std::log2(base)), top_(top), floor_(top - depth_for(base)) {
+    fill();
+  }
 
   double base() const { return base_; }
   int top() const { return top_; }
@@ -23,7 +26,8 @@ class LevelScale {
   /// Smallest level >= floor() whose radius is >= d (d <= radius(top()) expected).
   int level_of(double d) const {
     if (!(d > radius(floor_))) return floor_;
-    int l = static_cast<int>(std::ceil(std::log(d) / std::log(base_)));
+    // Start from the binary exponent (no log on this hot path), then step to the exact level.
+    int l = static_cast<int>(std::floor(std::ilogb(d) * log2_base_inv_));
     if (l < floor_) l = floor_;
     if (l > top_) l = top_;
     while (l < top_ && radius(l) < d) ++l;
@@ -45,6 +49,7 @@ class LevelScale {
   }
 
   double base_ = 2.0;
+  double log2_base_inv_ = 1.0;
   int top_ = 0;
   int floor_ = 0;
   std::vector<double> r_;

@@ -46,7 +46,7 @@ struct PruneBounds<EuclideanSpace> {
   explicit PruneBounds(const EuclideanSpace& s) : delta(2.0 * (s.dim() + 8) * kUnit) {}
   Query query(const EuclideanSpace&, index_t) const { return {}; }
   void init_node(Node& n, index_t /*row*/) const { n.rad = 0; }
-  static void absorb(Node& n, double d, double /*aux*/, const Node& /*child*/) { n.rad = std::max(n.rad, d); }
+  void absorb(Node& n, double d, double /*aux*/, const Node& /*child*/) const { n.rad = std::max(n.rad, d); }
   static double radius(const Node& n) { return n.rad; }
   void finalize(Node&) const {}
   static bool same(const Node& a, const Node& b) { return a.rad == b.rad; }
@@ -80,10 +80,9 @@ struct PruneBounds<ResidualSpace> {
     double cos_rad = 1;  // min computed |rho(node, x)| over the subtree (cos of the angular radius)
     double rad = 0;      // max computed d(node, x) over the subtree (reported, not used to prune)
     double w = 0;        // max error weight w_x over the subtree
-    // Set by finalize() once the tree is built: cos and sin of the exact-angle radius bound
+    // Kept current by init_node/absorb/finalize: cos and sin of the exact-angle radius bound
     // under the tree-wide error bound, so that excluded() needs no square root.
     double cos_a = 0, sin_a = 1;
-    bool final = false;
   };
   struct Query {
     double w = 0;
@@ -126,12 +125,13 @@ struct PruneBounds<ResidualSpace> {
   void init_node(Node& n, index_t row) const {
     n = Node{};
     n.w = w[row];
+    finalize(n);
   }
-  static void absorb(Node& n, double d, double aux, const Node& child) {
+  void absorb(Node& n, double d, double aux, const Node& child) const {
     n.cos_rad = std::min(n.cos_rad, aux);
     n.rad = std::max(n.rad, d);
     n.w = std::max(n.w, child.w);
-    n.final = false;
+    finalize(n);
   }
   static double radius(const Node& n) { return n.rad; }
   static bool same(const Node& a, const Node& b) { return a.cos_rad == b.cos_rad && a.rad == b.rad && a.w == b.w; }
@@ -146,10 +146,9 @@ struct PruneBounds<ResidualSpace> {
     // + 4u covers the rounding of 1 - c^2: a larger sine only lowers cos(alpha + theta).
     sin_a = std::sqrt(std::max(0.0, 1 - cos_a * cos_a) + 4 * kUnit);
   }
-  void finalize(Node& n) const {
-    radius_terms(n.cos_rad, eps_tree, n.cos_a, n.sin_a);
-    n.final = true;
-  }
+  /// Recomputes the derived terms; required for every node whenever eps_tree may have changed
+  /// (a PruneBounds over a different point set: see CoverTreeIndex::grow and make_layout).
+  void finalize(Node& n) const { radius_terms(n.cos_rad, eps_tree, n.cos_a, n.sin_a); }
 
   // The angular bound: with theta = acos|rho| (a metric), the subtree of c lies within angle
   // alpha_c of c and is excluded when theta(q, c) - alpha_c > theta_t. Every term is a bound of
@@ -166,7 +165,7 @@ struct PruneBounds<ResidualSpace> {
     if (!(t < 1.0)) return false;  // d <= 1 always
     refresh(q, t);
     double cos_a = n.cos_a, sin_a = n.sin_a;
-    if (!(n.final && q.fast)) radius_terms(n.cos_rad, std::max(q.eps, kappa * n.w + 8 * kUnit), cos_a, sin_a);
+    if (!q.fast) radius_terms(n.cos_rad, q.eps, cos_a, sin_a);  // a new point heavier than the tree's
     const double cos_sum = cos_a * q.cos_t - sin_a * q.sin_t;  // cos(alpha + theta_t)
     return absrho_qc + q.eps < cos_sum - 8 * kUnit;
   }

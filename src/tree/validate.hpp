@@ -93,7 +93,7 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
       for (int j = 0; j < nd; ++j) {
         typename PruneBounds<Space>::Node leaf;
         pb.init_node(leaf, x.desc[j]);
-        PruneBounds<Space>::absorb(b, x.d[j], x.aux[j], leaf);
+        pb.absorb(b, x.d[j], x.aux[j], leaf);
         min_id = std::min(min_id, s.id(x.desc[j]));
       }
     }
