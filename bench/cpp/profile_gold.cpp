@@ -12,6 +12,7 @@
 
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
+#include "pcct/tree/kd_tree.hpp"
 
 using namespace pcct;
 using clk = std::chrono::steady_clock;
@@ -23,6 +24,25 @@ int main(int argc, char** argv) {
   const index_t nq = argc > 2 ? std::atol(argv[2]) : 1024;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 3;
   const std::string mode = argc > 4 ? argv[4] : "all";
+  if (mode.rfind("kd", 0) == 0) {  // Euclidean kd-tree, dimension after "kd", k = 8
+    const int d = std::atoi(mode.c_str() + 2);
+    std::mt19937_64 g(0);
+    std::normal_distribution<double> nd;
+    std::vector<double> x(static_cast<size_t>(n) * d);
+    for (auto& v : x) v = nd(g);
+    std::vector<index_t> q(nq);
+    for (index_t i = 0; i < nq; ++i) q[i] = static_cast<index_t>(g() % n);
+    auto t0 = clk::now();
+    KdTreeIndex kd{EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, d)))};
+    std::printf("kd build: %.4f s\n", secs(t0));
+    for (int r = 0; r < repeats; ++r) {
+      t0 = clk::now();
+      const auto res = kd.knn(QuerySet::by_ids(IdView{q.data(), nq, 1}), KnnParams{8, false, 0});
+      std::printf("kd query: %.4f s, %.0f evaluations/query\n", secs(t0),
+                  static_cast<double>(res.stats.distance_evaluations) / nq);
+    }
+    return 0;
+  }
   std::mt19937_64 g(42);
   std::normal_distribution<double> nd;
   std::vector<double> x(static_cast<size_t>(n) * 3);

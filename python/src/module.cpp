@@ -17,6 +17,7 @@
 
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
+#include "pcct/tree/kd_tree.hpp"
 #include "pcct/model/residual_model.hpp"
 #include "pcct/core/simd_level.hpp"
 
@@ -256,6 +257,7 @@ NB_MODULE(_core, m) {
       .def("knn", &PyIndex::knn, "kind"_a, "ids"_a.none(), "coords"_a.none(), "k"_a, "predecessor"_a,
            "n_threads"_a)
       .def_prop_ro("is_tree", [](const PyIndex& i) { return static_cast<bool>(i.validate); })
+      .def_prop_ro("has_build_info", [](const PyIndex& i) { return static_cast<bool>(i.build_info); })
       .def("validate", [](const PyIndex& i, int threads) { return i.validate(threads); }, "n_threads"_a)
       .def("build_info", [](const PyIndex& i) { return i.build_info(); })
       .def("tree_arrays", [](const PyIndex& i) { return i.arrays(); })
@@ -289,6 +291,37 @@ NB_MODULE(_core, m) {
             });
       },
       "coords"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
+  m.def(
+      "kd_tree_euclidean",
+      [](const F64Matrix& coords) {
+        std::shared_ptr<pcct::KdTreeIndex> kd;
+        {
+          nb::gil_scoped_release release;
+          auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
+          kd = std::make_shared<pcct::KdTreeIndex>(pcct::EuclideanMetric(std::move(space)));
+        }
+        PyIndex out;
+        out.index = kd;
+        out.validate = [kd](int) {
+          const auto problems = kd->validate();
+          nb::dict d;
+          d["ok"] = problems.empty();
+          nb::list l;
+          for (const auto& p : problems) l.append(p);
+          d["problems"] = l;
+          d["nodes"] = kd->size();
+          d["distance_evaluations"] = 0;
+          return d;
+        };
+        out.insert = [kd](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
+          PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
+          auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
+          nb::gil_scoped_release release;
+          kd->insert(pts);
+        };
+        return out;
+      },
+      "coords"_a);
   m.def(
       "cover_tree_residual",
       [](std::shared_ptr<pcct::ResidualModel> model, double base, int threads, bool auto_brute) {

@@ -196,6 +196,10 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 // Queries per block of the batched search (blocks run in parallel). Fixed, so that the blocks,
 // and hence the order of work and every counter, do not depend on the thread count.
 constexpr index_t kQueryBlock = 256;
+// "auto": queries sampled to decide between the tree and the brute force, and the measured cost
+// of one tree evaluation in brute-force evaluations (gold: ~23 M/s against ~90 M/s).
+constexpr index_t kAutoSample = 64;
+constexpr double kTreeCostRatio = 4.0;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -219,9 +223,34 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   std::vector<index_t> rows(nq);
   for (index_t i = 0; i < nq; ++i) rows[i] = q.external ? i : im.row_of_id[q.ids[i]];
 
-  // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper.
-  if (im.params.auto_brute && (size() <= 2048 || params.k * 8 > size()))
-    return brute_force_search(im.space, qs, rows, q.ids, params);
+  // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
+  // small N or large k, or when a sample of the queries shows the tree would evaluate more
+  // than 1/kTreeCostRatio of the points the brute force scans (docs/tree.md, "auto").
+  if (im.params.auto_brute) {
+    bool brute = size() <= 2048 || params.k * 8 > size();
+    if (!brute && nq >= 4 * kAutoSample) {
+      std::vector<index_t> srows(kAutoSample), sids(kAutoSample);
+      for (index_t j = 0; j < kAutoSample; ++j) {
+        srows[j] = rows[j * nq / kAutoSample];
+        sids[j] = q.ids[j * nq / kAutoSample];
+      }
+      const auto sample = tree_search(qs, srows, sids, params);
+      double scanned = 0;  // points the brute force would scan per query
+      for (index_t i = 0; i < nq; ++i) scanned += params.predecessor ? static_cast<double>(q.ids[i]) : size();
+      brute = kTreeCostRatio * sample.stats.distance_evaluations / kAutoSample >= scanned / nq;
+    }
+    if (brute) return brute_force_search(im.space, qs, rows, q.ids, params);
+  }
+  return tree_search(qs, rows, q.ids, params);
+}
+
+template <class Metric>
+KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                                              const std::vector<index_t>& ids, const KnnParams& params) const {
+  using Space = typename Metric::Space;
+  const auto& im = *impl_;
+  const index_t nq = static_cast<index_t>(rows.size());
+  const bool external = &qs != &im.space;
 
   const int k = static_cast<int>(params.k);
   KnnResult res;
@@ -237,13 +266,13 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   // depth-first rank of their node (new points keep their order).
   std::vector<index_t> order(nq);
   std::iota(order.begin(), order.end(), index_t{0});
-  if (!q.external)
+  if (!external)
     std::stable_sort(order.begin(), order.end(),
                      [&](index_t a, index_t b) { return im.layout.dfs_rank[rows[a]] < im.layout.dfs_rank[rows[b]]; });
   std::vector<index_t> srows(nq), sids(nq);
   for (index_t i = 0; i < nq; ++i) {
     srows[i] = rows[order[i]];
-    sids[i] = q.ids[order[i]];
+    sids[i] = ids[order[i]];
   }
   std::vector<index_t> out_ids(static_cast<size_t>(nq) * k);
   std::vector<double> out_d(static_cast<size_t>(nq) * k);

@@ -26,6 +26,44 @@ inline std::vector<index_t> first_ids(index_t n, index_t m, index_t step = 1) {
   return ids;
 }
 
+/// Point sets with the shapes that stress exact search: ties, duplicates, clusters, lines.
+enum class Shape { gaussian, clusters, duplicates, line, identical, grid };
+
+inline std::vector<double> points(Shape shape, index_t n, int d, std::uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::normal_distribution<double> nd;
+  std::vector<double> x(static_cast<size_t>(n) * d);
+  switch (shape) {
+    case Shape::gaussian:
+      for (auto& v : x) v = nd(g);
+      break;
+    case Shape::clusters:
+      for (index_t i = 0; i < n; ++i)
+        for (int t = 0; t < d; ++t) x[i * d + t] = 3.0 * ((i % 7) - 3) + 0.05 * nd(g);
+      break;
+    case Shape::duplicates:
+      for (index_t i = 0; i < n; ++i) {
+        std::mt19937_64 h(i % 9);
+        for (int t = 0; t < d; ++t) x[i * d + t] = nd(h);
+      }
+      break;
+    case Shape::line:
+      for (index_t i = 0; i < n; ++i) {
+        const double s = nd(g);
+        for (int t = 0; t < d; ++t) x[i * d + t] = s * (t + 1);
+      }
+      break;
+    case Shape::identical:
+      for (auto& v : x) v = 0.25;
+      break;
+    case Shape::grid:
+      for (auto& v : x) v = static_cast<double>(static_cast<int>(g() % 5)) - 2.0;
+      break;
+  }
+  return x;
+}
+
+
 /// Closed-form kernel value in long double.
 inline long double kernel_ref(KernelType t, long double variance, long double r) {
   switch (t) {

@@ -12,8 +12,11 @@ from workloads import make_points, workloads
 def test_tree_matches_oracle_and_brute_force(w, data):
     n = len(w.x)
     base = data.draw(st.sampled_from([2.0, 1.3, 1.7]))
-    index = pcct.cover_tree(w.data(), w.kernel, algorithm="tree", base=base, n_threads=2) \
-        if w.metric == "euclidean" else pcct.cover_tree(w.model, algorithm="tree", base=base, n_threads=2)
+    if w.metric == "euclidean":
+        algorithm = data.draw(st.sampled_from(["tree", "kdtree"]))
+        index = pcct.cover_tree(w.data(), algorithm=algorithm, base=base, n_threads=2)
+    else:
+        index = pcct.cover_tree(w.model, algorithm="tree", base=base, n_threads=2)
     index.validate()
     k = data.draw(st.sampled_from([1, min(n, 3), n, data.draw(st.integers(1, n))]))
     predecessor = data.draw(st.booleans())
@@ -35,7 +38,7 @@ def test_tree_new_coordinate_queries(w, data):
     n, dim = w.x.shape
     qx = np.random.default_rng(n).normal(0, 1, (data.draw(st.integers(1, 15)), dim))
     k = data.draw(st.integers(1, n))
-    index = pcct.cover_tree(w.x_input, algorithm="tree")
+    index = pcct.cover_tree(w.x_input, algorithm=data.draw(st.sampled_from(["tree", "kdtree"])))
     ids, dist = index.knn(k, qx)
     assert_knn_matches(ids, dist, euclidean_sq_distances(qx, w.x), euclidean_d2_tolerance(qx, w.x),
                        np.full(len(qx), -1), k, False)
@@ -69,10 +72,11 @@ def test_threads_do_not_change_trees_or_answers(shape):
         assert evals == results[0][2] and info == results[0][3]
 
 
-def test_insert_keeps_the_tree_valid_and_exact():
+@pytest.mark.parametrize("algorithm", ["tree", "kdtree"])
+def test_insert_keeps_the_tree_valid_and_exact(algorithm):
     rng = np.random.default_rng(9)
     x = rng.normal(size=(1600, 3))
-    index = pcct.cover_tree(x[:600], algorithm="tree")
+    index = pcct.cover_tree(x[:600], algorithm=algorithm)
     index.insert(x[600:1000])
     index.insert(np.asfortranarray(x[1000:]) * 1.0)
     assert index.n_points == 1600
@@ -81,6 +85,12 @@ def test_insert_keeps_the_tree_valid_and_exact():
         ids, dist = index.knn(7, predecessor_mode=pred)
         ref = pcct.brute_force_knn(x, 7, predecessor_mode=pred)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+    assert np.array_equal(index.knn(3, [1599, 3])[0], pcct.brute_force_knn(x, 3, queries=[1599, 3])[0])
+
+
+def test_insert_residual_with_user_factors():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(1600, 3))
     # Residual with user factors: rows of V and p come with the new points.
     model = pcct.ResidualModel(x, pcct.kernels.RBF(0.9), inducing_count=40, seed=0)
     v, p = model.v_matrix, model.p_diag
@@ -114,8 +124,25 @@ def test_stats_and_algorithms():
     s = tree.last_stats
     assert s["queries"] == 3000 and s["nodes_visited"] > 0 and s["subtrees_pruned"] > 0
     assert s["distance_evaluations_per_query"] < 3000
-    assert pcct.cover_tree(x).algorithm == "auto" and pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
-    with pytest.raises(ValueError, match="needs a cover-tree index"):
+    assert pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
+    with pytest.raises(ValueError, match="needs a tree index"):
         pcct.cover_tree(x, algorithm="brute").validate()
+    with pytest.raises(ValueError, match="needs a cover-tree index"):
+        pcct.cover_tree(x, algorithm="kdtree").build_info
+    with pytest.raises(ValueError, match="for the Euclidean metric"):
+        pcct.cover_tree(x, pcct.kernels.RBF(), algorithm="kdtree")
+
+
+def test_auto_picks_by_the_documented_rules():
+    rng = np.random.default_rng(1)
+    assert pcct.cover_tree(rng.normal(size=(500, 3))).algorithm == "kdtree"
+    assert pcct.cover_tree(rng.normal(size=(500, 11))).algorithm == "brute"
+    model = pcct.ResidualModel(rng.normal(size=(3000, 2)), pcct.kernels.RBF(0.3), inducing_count=50)
+    auto = pcct.cover_tree(model)
+    assert auto.algorithm == "auto"
+    for pred in (False, True):  # whichever engine the sample picks, the answer is the same
+        ids, dist = auto.knn(10, predecessor_mode=pred)
+        ref = pcct.brute_force_knn(model, 10, predecessor_mode=pred)
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
     with pytest.raises(ValueError, match="base must be > 1"):
-        pcct.cover_tree(x, base=1.0)
+        pcct.cover_tree(model, base=1.0)

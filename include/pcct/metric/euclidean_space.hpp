@@ -28,6 +28,8 @@ class EuclideanSpace {
   index_t id(index_t r) const { return ids_[r]; }
   const std::vector<index_t>& ids() const { return ids_; }
   double coord(index_t r, int t) const { return xs_[t * n_ + r]; }
+  /// Coordinates, structure-of-arrays: coordinate t of row r at soa()[t * size() + r].
+  const double* soa() const { return xs_.data(); }
 
   /// Copy with rows reordered: row r of the result is row order[r] of this space.
   EuclideanSpace permuted(std::span<const index_t> order) const;

@@ -84,6 +84,8 @@ class CoverTreeIndex final : public Index {
   const Metric& metric() const;
 
  private:
+  KnnResult tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                        const std::vector<index_t>& ids, const KnnParams& params) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
