@@ -1,0 +1,31 @@
+"""The peer benchmark at a small scale, so the script cannot rot (no timing assertions)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_peers_small_scale_runs_and_every_exact_engine_has_recall_one(tmp_path):
+    out = tmp_path / "peers.json"
+    r = subprocess.run([sys.executable, str(BENCH / "peers.py"), "--scale", "small", "--repeats", "1", "--json",
+                        str(out)], capture_output=True, text=True, cwd=BENCH, timeout=600)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    for key in ("residual", "predecessor", "gpboost", "euclidean_d3", "euclidean_d8"):
+        assert data[key], key
+    names = [row[0] for row in data["residual"]]
+    assert names[:3] == ["pcct cover tree", "pcct brute force", "NumPy + OpenBLAS brute force"]
+    assert any(name.startswith("covertreex") for name in names)  # measured, or reported missing with why
+    for row in data["residual"][:3]:  # engine, build, query, q/s, evals, recall, ratio
+        assert row[5] == 1.0, row
+    for row in data["predecessor"]:  # engine, query, q/s, evals, recall
+        assert row[4] == 1.0, row
+    for key in ("euclidean_d3", "euclidean_d8"):
+        for row in data[key]:
+            if row[0].startswith("pcct") or "cKDTree" in row[0]:
+                assert row[-1] == 1.0, row
+    gp = {row[0]: row for row in data["gpboost"]}
+    assert isinstance(gp["pcct"][1], float)
+    assert any(name.startswith("GPBoost") for name in gp)  # timed, or reported as missing/failed with why
