@@ -10,6 +10,7 @@
 // single-query search, so the answer is exact; the order of work is fixed for a given block,
 // so answers and counters do not depend on the thread count.
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "pcct/knn/top_k.hpp"
@@ -61,12 +62,9 @@ class BatchSearcher {
       for (int i = 0; i < nq; ++i) {
         auto& f = frontier_[i];
         size_t taken = 0;
-        auto excluded = [&](const Entry& x) {
-          return v_.bounds.excluded(queries_[i], v_.t.bound[x.node], x.d, x.aux, heaps_[i].bound());
-        };
         Entry e;
-        while (taken < cap && f.pop(e, excluded, cnt)) {
-          if (excluded(e)) {
+        while (taken < cap && f.pop(e)) {
+          if (v_.bounds.excluded(queries_[i], v_.t.bound[e.node], e.d, e.aux, heaps_[i].bound())) {
             ++cnt.pruned;
             continue;
           }
@@ -169,7 +167,7 @@ class BatchSearcher {
       cnt.pruned += nc - needed;
       if (needed) order_.push_back(static_cast<std::int32_t>(g - g0));
     }
-    if (nc > kRectangleAbove) {
+    if (nc > kRectangleAbove || a == v_.t.root) {  // the root: one tile, kept for the whole block
       // A wide node (the root): one tile of every query by every child any of them needs;
       // the extra pairs are exact distances too, and offer()/open() filter what is admissible.
       rows_.clear();
@@ -218,7 +216,10 @@ class BatchSearcher {
     const bool contiguous = cols_.back() - cols_.front() + 1 == ncol;
     const Rows cols = contiguous ? Rows::range(cols_.front(), ncol) : Rows::list(cols_.data(), ncol);
     tile(qs, nr, cols);
-    const bool children_of_root = a == v_.t.root;
+    if (a == v_.t.root) {
+      root_tile(qids, predecessor, evals, cnt);
+      return;
+    }
     for (int r = 0; r < nr; ++r) {
       const int i = qidx_[r];
       evals[i] += ncol;
@@ -230,10 +231,52 @@ class BatchSearcher {
         const auto c = static_cast<std::int32_t>(cols_[j]);
         if (predecessor && v_.layout.min_id[c] >= qids[i]) continue;  // nothing admissible below
         Entry e;
-        if (!open(i, c, dr[j], ar[j], cnt, e)) continue;
-        if (children_of_root) fr.top.push_back(e);
-        else fr.push(e);
+        if (open(i, c, dr[j], ar[j], cnt, e)) fr.push(e);
       }
+    }
+    for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
+  }
+
+  // The root's children: offered to every query, then ordered (not opened) for its frontier;
+  // entries are made when popped, so the ~2k children of the root cost two linear passes.
+  void root_tile(const index_t* qids, bool predecessor, std::int64_t* evals, SearchCounters& cnt) {
+    const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
+    top_d_.swap(dist_);
+    top_a_.swap(aux_);
+    top_cols_ = cols_;
+    top_rad_.resize(ncol);
+    for (int j = 0; j < ncol; ++j) top_rad_[j] = PruneBounds<Space>::radius(v_.t.bound[cols_[j]]);
+    constexpr int kBuckets = 64;
+    bucket_count_.resize(kBuckets + 1);
+    for (int r = 0; r < nr; ++r) {
+      const int i = qidx_[r];
+      evals[i] += ncol;
+      const double* dr = top_d_.data() + static_cast<size_t>(r) * ncol;
+      for (int j = 0; j < ncol; ++j) offer(i, static_cast<std::int32_t>(cols_[j]), dr[j], qids[i], predecessor);
+      Frontier& fr = frontier_[i];
+      fr.td = dr;
+      fr.ta = top_a_.data() + static_cast<size_t>(r) * ncol;
+      fr.cols = top_cols_.data();
+      fr.rad = top_rad_.data();
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (int j = 0; j < ncol; ++j) {
+        const double key = dr[j] - top_rad_[j];
+        lo = std::min(lo, key);
+        hi = std::max(hi, key);
+      }
+      const double scale = hi > lo ? (kBuckets - 1) / (hi - lo) : 0.0;
+      auto bucket = [&](int j) { return static_cast<int>((dr[j] - top_rad_[j] - lo) * scale); };
+      auto keep = [&](int j) {
+        const auto c = static_cast<std::int32_t>(cols_[j]);
+        return v_.layout.child_count[c] > 0 && !(predecessor && v_.layout.min_id[c] >= qids[i]);
+      };
+      std::fill(bucket_count_.begin(), bucket_count_.end(), 0);
+      for (int j = 0; j < ncol; ++j)
+        if (keep(j)) ++bucket_count_[bucket(j) + 1];
+      for (int b = 0; b < kBuckets; ++b) bucket_count_[b + 1] += bucket_count_[b];
+      fr.order.resize(bucket_count_[kBuckets]);
+      for (int j = 0; j < ncol; ++j)
+        if (keep(j)) fr.order[bucket_count_[bucket(j)]++] = j;
     }
     for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
   }
@@ -263,19 +306,30 @@ class BatchSearcher {
   std::vector<std::int32_t> count_, touched_;
   std::vector<Expansion> sorted_exp_;
   typename Space::Scratch scratch_;
-  // Per query: the root's children (consumed in key order by partial selection, dropping the
-  // ones the current k-th distance already excludes) and a heap of the nodes pushed later;
+  // Per query: the root's children, read lazily from the block's root tile in approximate key
+  // order (a 64-bucket counting sort: two linear passes), and a heap of the nodes pushed later;
   // popping takes the smaller head of the two.
   struct Frontier {
-    std::vector<Entry> top, heap;
-    size_t cursor = 0, ready = 0;  // top[cursor, ready) is sorted and comes before top[ready, end)
-    bool empty() const { return cursor == top.size() && heap.empty(); }
-    template <class Excluded>
-    bool pop(Entry& out, Excluded&& excluded, SearchCounters& cnt) {
-      if (cursor == ready && ready < top.size()) refill(excluded, cnt);
-      if (cursor < ready && (heap.empty() || Later{}(heap.front(), top[cursor]))) {
-        out = top[cursor++];
-        return true;
+    std::vector<std::int32_t> order;  // columns of the root tile, bucketed by key
+    size_t cursor = 0;
+    const double* td = nullptr;       // this query's row of the root tile: distances
+    const double* ta = nullptr;       // ... and |rho|
+    const index_t* cols = nullptr;    // tile column -> node
+    const double* rad = nullptr;      // tile column -> subtree radius
+    std::vector<Entry> heap;
+
+    bool empty() const { return cursor == order.size() && heap.empty(); }
+    Entry top_entry(std::int32_t j) const {
+      return Entry{td[j] - rad[j], td[j], ta[j], static_cast<std::int32_t>(cols[j])};
+    }
+    bool pop(Entry& out) {
+      if (cursor < order.size()) {
+        const Entry e = top_entry(order[cursor]);
+        if (heap.empty() || !Later{}(e, heap.front())) {
+          ++cursor;
+          out = e;
+          return true;
+        }
       }
       if (heap.empty()) return false;
       std::pop_heap(heap.begin(), heap.end(), Later{});
@@ -283,32 +337,22 @@ class BatchSearcher {
       heap.pop_back();
       return true;
     }
-    template <class Excluded>
-    void refill(Excluded&& excluded, SearchCounters& cnt) {
-      size_t keep = ready;
-      for (size_t j = ready; j < top.size(); ++j) {
-        if (excluded(top[j])) ++cnt.pruned;
-        else top[keep++] = top[j];
-      }
-      top.resize(keep);
-      const size_t chunk = std::min(top.size() - ready, std::max<size_t>(32, (top.size() - ready) / 4));
-      const auto first = top.begin() + static_cast<std::ptrdiff_t>(ready);
-      const auto mid = first + static_cast<std::ptrdiff_t>(chunk);
-      auto smaller = [](const Entry& x, const Entry& y) { return Later{}(y, x); };
-      if (mid != top.end()) std::nth_element(first, mid - 1, top.end(), smaller);
-      std::sort(first, mid, smaller);
-      ready += chunk;
-    }
     void push(const Entry& e) {
       heap.push_back(e);
       std::push_heap(heap.begin(), heap.end(), Later{});
     }
     void clear() {
-      top.clear();
+      order.clear();
       heap.clear();
-      cursor = ready = 0;
+      cursor = 0;
+      td = ta = rad = nullptr;
+      cols = nullptr;
     }
   };
+  // The root tile, kept for the whole block (its columns feed every query's frontier).
+  std::vector<double> top_d_, top_a_, top_rad_;
+  std::vector<index_t> top_cols_;
+  std::vector<std::int32_t> bucket_count_;
   std::vector<Frontier> frontier_;
   std::vector<Neighbour> storage_;
   std::vector<TopK> heaps_;
