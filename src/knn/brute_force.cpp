@@ -24,7 +24,8 @@ struct ThreadScratch {
 
 template <class Space>
 KnnResult brute_force_search(const Space& data, const Space& queries, std::span<const index_t> qrows,
-                             std::span<const index_t> qids, const KnnParams& params) {
+                             std::span<const index_t> qids, const KnnParams& params,
+                             std::span<const index_t> row_of_id) {
   const index_t nq = static_cast<index_t>(qrows.size());
   const index_t n = data.size();
   const int k = static_cast<int>(params.k);
@@ -38,9 +39,11 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   if (nq == 0) return res;
 
   const int threads = resolve_threads(params.n_threads);
-  // Predecessor mode can bound the scan by the query id only when row r holds id r.
+  // Predecessor mode can bound the scan by the query id when ids are scanned in order: row r
+  // holds id r, or row_of_id maps ids to rows (tiles are then lists of rows).
   bool rows_are_ids = true;
   for (index_t r = 0; r < n && rows_are_ids; ++r) rows_are_ids = data.id(r) == r;
+  const bool by_id = !rows_are_ids && static_cast<index_t>(row_of_id.size()) == n;
   const index_t qtiles = (nq + kQueryTile - 1) / kQueryTile;
   // With few query tiles, also split the points into chunks (merged exactly afterwards).
   index_t chunks = 1;
@@ -64,7 +67,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
     const int nqt = static_cast<int>(std::min<index_t>(kQueryTile, nq - q0));
     const index_t p_begin = c * chunk_size;
     index_t p_end = std::min(n, p_begin + chunk_size);
-    if (params.predecessor && rows_are_ids) {
+    if (params.predecessor && (rows_are_ids || by_id)) {
       index_t max_id = 0;
       for (int i = 0; i < nqt; ++i) max_id = std::max(max_id, qids[q0 + i]);
       p_end = std::min(p_end, max_id);
@@ -73,15 +76,21 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
     for (int i = 0; i < nqt; ++i) heaps[i] = TopK(sc.heaps.data() + static_cast<size_t>(i) * k, k);
     for (index_t pb = p_begin; pb < p_end; pb += kPointTile) {
       const int np = static_cast<int>(std::min<index_t>(kPointTile, p_end - pb));
-      data.evaluate(queries, Rows::list(qrows.data() + q0, nqt), Rows::range(pb, np), sc.dist.data(), nullptr,
-                    kPointTile, sc.space);
+      const Rows points = by_id ? Rows::list(row_of_id.data() + pb, np) : Rows::range(pb, np);
+      data.evaluate(queries, Rows::list(qrows.data() + q0, nqt), points, sc.dist.data(), nullptr, kPointTile,
+                    sc.space);
       for (int i = 0; i < nqt; ++i) {
         const double* row = sc.dist.data() + static_cast<size_t>(i) * kPointTile;
         TopK& h = heaps[i];
-        if (params.predecessor && !rows_are_ids) {
+        if (params.predecessor && !rows_are_ids && !by_id) {
           const index_t qid = qids[q0 + i];
           for (int j = 0; j < np; ++j)
             if (data.id(pb + j) < qid && row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        } else if (by_id) {  // column j is id pb + j
+          int limit = np;
+          if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
+          for (int j = 0; j < limit; ++j)
+            if (row[j] <= h.bound()) h.push(row[j], pb + j);
         } else {
           int limit = np;
           if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
@@ -137,10 +146,10 @@ KnnResult BruteForceIndex<Metric>::knn(const QuerySet& queries, const KnnParams&
 
 template KnnResult brute_force_search<EuclideanSpace>(const EuclideanSpace&, const EuclideanSpace&,
                                                       std::span<const index_t>, std::span<const index_t>,
-                                                      const KnnParams&);
+                                                      const KnnParams&, std::span<const index_t>);
 template KnnResult brute_force_search<ResidualSpace>(const ResidualSpace&, const ResidualSpace&,
                                                      std::span<const index_t>, std::span<const index_t>,
-                                                     const KnnParams&);
+                                                     const KnnParams&, std::span<const index_t>);
 template class BruteForceIndex<EuclideanMetric>;
 template class BruteForceIndex<ResidualMetric>;
 

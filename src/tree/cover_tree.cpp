@@ -239,7 +239,7 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
       for (index_t i = 0; i < nq; ++i) scanned += params.predecessor ? static_cast<double>(q.ids[i]) : size();
       brute = kTreeCostRatio * sample.stats.distance_evaluations / kAutoSample >= scanned / nq;
     }
-    if (brute) return brute_force_search(im.space, qs, rows, q.ids, params);
+    if (brute) return brute_force_search(im.space, qs, rows, q.ids, params, im.row_of_id);
   }
   return tree_search(qs, rows, q.ids, params);
 }

@@ -11,10 +11,13 @@ namespace pcct {
 
 /// k-NN of query rows `qrows` of `queries` against every row of `data` (in any order; the
 /// returned ids are data.id(row)). qids[i] is the dataset id of query i (-1 for new points),
-/// used by predecessor mode (only ids < qids[i] are admissible).
+/// used by predecessor mode (only ids < qids[i] are admissible). When data rows are not in id
+/// order, `row_of_id` (id -> row) lets predecessor mode scan ids in order and stop at the query
+/// id, as for data in id order; without it every row is scanned and filtered.
 template <class Space>
 KnnResult brute_force_search(const Space& data, const Space& queries, std::span<const index_t> qrows,
-                             std::span<const index_t> qids, const KnnParams& params);
+                             std::span<const index_t> qids, const KnnParams& params,
+                             std::span<const index_t> row_of_id = {});
 
 template <class Metric>
 class BruteForceIndex final : public Index {
