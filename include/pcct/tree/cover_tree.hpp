@@ -86,6 +86,9 @@ class CoverTreeIndex final : public Index {
  private:
   KnnResult tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                         const std::vector<index_t>& ids, const KnnParams& params) const;
+  KnnResult merge_sample(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                         const std::vector<index_t>& ids, const KnnParams& params, const std::vector<index_t>& spos,
+                         KnnResult sample) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
