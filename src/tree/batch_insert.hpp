@@ -141,8 +141,12 @@ class BatchInserter {
               const std::int32_t p = sc.pts[g.begin + i];
               const double d = sc.dist[static_cast<size_t>(i) * nk + j];
               Found& f = found_[b0 + p];
-              const int lc = scale.level_of(d);
-              if (lc <= t_.level[c] && f.better_than(lc, d, c)) f = Found{lc, d, c};
+              // c covers x iff level(c) >= floor and d <= radius(level(c)) (a duplicate-level
+              // node covers nothing); only then is l_c = level_of(d) needed.
+              if (t_.level[c] >= scale.floor() && d <= scale.radius(t_.level[c])) {
+                const int lc = scale.level_of(d);
+                if (f.better_than(lc, d, c)) f = Found{lc, d, c};
+              }
               if (t_.first_child[c] >= 0 &&
                   expand(sc.queries[p], c, d, sc.aux[static_cast<size_t>(i) * nk + j], f.level))
                 sc.next_pts.push_back(p);
@@ -191,8 +195,8 @@ class BatchInserter {
           for (int j = 0; j < nj; ++j) {
             const int a = i0 + i, c = j0 + j;
             if (c <= a) continue;
-            const int l = t_.scale.level_of(sc.dist[static_cast<size_t>(i) * nj + j]);
-            if (affects(l, a, c) || affects(l, c, a)) out.emplace_back(c, a);  // (later, earlier)
+            const double d = sc.dist[static_cast<size_t>(i) * nj + j];
+            if (affects(d, a, c) || affects(d, c, a)) out.emplace_back(c, a);  // (later, earlier)
           }
       }
     });
@@ -211,8 +215,12 @@ class BatchInserter {
 
   int insertion_level(const Found& f) const { return std::max(f.level - 1, t_.scale.floor() - 1); }
   // Inserting batch point a (at its level) changes point c's search result iff a would cover c
-  // at a's level and be at least as good as c's current best: l <= level(a), l <= best(c).
-  bool affects(int l, int a, int c) const { return l <= level_[a] && l <= found_[c].level; }
+  // at a's level and be at least as good as c's current best: level_of(d) <= level(a) and
+  // <= best(c), i.e. d <= radius(min(level(a), best(c))) (levels below the floor never hold).
+  bool affects(double d, int a, int c) const {
+    const int l = std::min(level_[a], found_[c].level);
+    return l >= t_.scale.floor() && d <= t_.scale.radius(l);
+  }
 
   void commit(std::span<const std::int32_t> batch, const std::vector<char>& win, BuildStats& stats) {
     const int b = static_cast<int>(batch.size());
