@@ -242,7 +242,18 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
       brute = kTreeCostRatio * sample.stats.distance_evaluations / kAutoSample >= scanned / nq;
       if (!brute) return merge_sample(qs, rows, q.ids, params, spos, std::move(sample));
     }
-    if (brute) return brute_force_search(im.space, qs, rows, q.ids, params, im.row_of_id);
+    if (brute) {
+      // The original-order points (the metric's own, shared with the model) stream through the
+      // brute force faster than tree order; after an insert they lack the new points.
+      const Space& orig = im.metric.space();
+      if (orig.size() == size()) {
+        const Space& oqs = q.external ? *q.external : orig;
+        std::vector<index_t> orows(nq);
+        for (index_t i = 0; i < nq; ++i) orows[i] = q.external ? i : q.ids[i];
+        return brute_force_search(orig, oqs, orows, q.ids, params);
+      }
+      return brute_force_search(im.space, qs, rows, q.ids, params, im.row_of_id);
+    }
   }
   return tree_search(qs, rows, q.ids, params);
 }

@@ -146,3 +146,19 @@ def test_auto_picks_by_the_documented_rules():
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
     with pytest.raises(ValueError, match="base must be > 1"):
         pcct.cover_tree(model, base=1.0)
+
+
+def test_auto_after_insert_uses_every_point():
+    # Small N: auto answers with the brute force; after an insert that brute force must see the
+    # inserted points too (it then scans the tree-ordered points by id).
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(900, 2))
+    model = pcct.ResidualModel(x, pcct.kernels.Matern52(0.4), inducing_count=30, seed=2)
+    v, p = model.v_matrix, model.p_diag
+    index = pcct.cover_tree(x[:500], pcct.kernels.Matern52(0.4), v_matrix=v[:500], p_diag=p[:500])
+    assert index.algorithm == "auto"
+    index.insert(x[500:], v_matrix=v[500:], p_diag=p[500:])
+    for pred in (False, True):
+        ids, dist = index.knn(8, predecessor_mode=pred)
+        ref = pcct.brute_force_knn(model, 8, predecessor_mode=pred)
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
