@@ -8,10 +8,10 @@ CMAKE := $(VENV)/bin/cmake
 JOBS ?= 2
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test setup install cpp-test cpp-test-sanitize example py-test bench clean
+.PHONY: run test setup install cpp-test cpp-test-sanitize example py-test bench plots clean
 
 setup:
-	@scripts/setup.sh dev
+	@scripts/setup.sh
 
 # Builds the extension in build/<wheel tag> (incremental) and installs pcct into .venv.
 install: setup
@@ -42,10 +42,16 @@ example: cpp-test
 py-test: install
 	$(PY) -m pytest -q
 
-bench:
-	@scripts/setup.sh bench
-	@$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation .
-	$(PY) bench/gold_bruteforce.py
+# Benchmarks (BENCHMARKS.md): not part of the tests. covertreex needs Python >= 3.12 and gets
+# its own virtualenv; without one it is reported as missing.
+bench: install
+	@scripts/setup_covertreex.sh
+	cd bench && ../$(PY) gold_bruteforce.py --repeats 5
+	cd bench && ../$(PY) gold_tree.py --repeats 3
+	cd bench && ../$(PY) peers.py --scale full --repeats 3
+
+plots: install
+	cd bench && ../$(PY) plots.py --repeats 3 --out ../docs/plots
 
 clean:
 	rm -rf build

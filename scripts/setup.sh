@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Installs what pcct needs on a fresh Debian machine, skipping what is already there:
 # system libraries from Debian (apt-get) and a project virtualenv (.venv) with the pinned
-# Python packages of requirements/<set>.txt. Usage: scripts/setup.sh [dev|bench]
+# Python packages of requirements/dev.txt (build, tests, benchmark peers, plots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-set_name="${1:-dev}"
 
-apt_packages=(libopenblas-openmp-dev libgtest-dev)
-if [[ "$set_name" == bench ]]; then apt_packages+=(valgrind); fi
+apt_packages=(libopenblas-openmp-dev libgtest-dev valgrind)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -24,11 +22,9 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-req="requirements/${set_name}.txt"
-stamp=".venv/.installed-${set_name}-$(sha256sum "$req" requirements/dev.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(sha256sum requirements/dev.txt | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  echo "setup: installing Python packages from $req"
+  echo "setup: installing Python packages from requirements/dev.txt"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt
-  if [[ "$set_name" != dev ]]; then .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"; fi
   touch "$stamp"
 fi
