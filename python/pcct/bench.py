@@ -1,7 +1,6 @@
 """`pcct bench gold`: build, query and verify the gold workload, with timings and counters."""
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import time
@@ -62,7 +61,7 @@ def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, thread
         "workload": "gold",
         "n": n, "dim": w.coords.shape[1], "queries": int(len(w.queries)), "k": k, "kernel": kernel,
         "inducing": int(len(w.inducing)), "predecessor": bool(predecessor),
-        "algorithm": index.algorithm, "threads": threads or os.cpu_count(), "simd": _core.simd_level(),
+        "algorithm": index.algorithm, "threads": threads or _core.default_threads(), "simd": _core.simd_level(),
         "build_v_seconds": t_model, "build_index_seconds": t_index, "build_seconds": t_model + t_index,
         "query_seconds": q_seconds, "query_seconds_all": times,
         "queries_per_second": len(w.queries) / q_seconds,

@@ -20,16 +20,29 @@ class CliError(Exception):
     """A user error: printed as `pcct: error: ...`, exit status 2."""
 
 
-def read_array(path: str, what: str) -> np.ndarray:
+def read_array(path: str, what: str, ndim: int) -> np.ndarray:
+    """A .npy file as stored, or a .csv file as a matrix (ndim 2: one row per line, even for a
+    single line) or a vector (ndim 1)."""
     p = Path(path)
     try:
         if p.suffix == ".npy":
             return np.load(p, allow_pickle=False)
         if p.suffix in (".csv", ".txt"):
-            return np.loadtxt(p, delimiter=",", ndmin=1)
+            a = np.loadtxt(p, delimiter=",", ndmin=2)
+            return a if ndim == 2 else a.reshape(-1)
     except Exception as exc:
         raise CliError(f"cannot read {what} '{path}': {exc}") from exc
     raise CliError(f"cannot read {what} '{path}': expected a .npy or .csv file")
+
+
+def read_ids(path: str, what: str) -> np.ndarray:
+    """Point ids: integers, or whole numbers as a CSV file stores them."""
+    a = read_array(path, what, 1)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise CliError(f"{what} '{path}' must contain integer point ids")
+        a = a.astype(np.int64)
+    return a
 
 
 def write_array(path: str, a: np.ndarray, what: str) -> None:
@@ -57,8 +70,8 @@ def parse_lengthscale(text: str):
 
 def cmd_knn(args) -> int:
     progress = Progress(args.quiet)
-    coords = read_array(args.coords, "--coords")
-    if coords.ndim == 1:
+    coords = read_array(args.coords, "--coords", 2)
+    if coords.ndim == 1:  # a 1-D .npy array: points on a line
         coords = coords[:, None]
     kernel = None
     if args.kernel:
@@ -69,13 +82,21 @@ def cmd_knn(args) -> int:
     if args.v or args.p:
         if not (args.v and args.p):
             raise CliError("--v and --p must be given together")
-        kw = {"v_matrix": read_array(args.v, "--v"), "p_diag": read_array(args.p, "--p")}
+        kw = {"v_matrix": read_array(args.v, "--v", 2), "p_diag": read_array(args.p, "--p", 1)}
     elif kernel is not None:
         if args.inducing_ids:
-            kw = {"inducing": read_array(args.inducing_ids, "--inducing-ids")}
+            kw = {"inducing": read_ids(args.inducing_ids, "--inducing-ids")}
         else:
             kw = {"inducing_count": args.inducing, "seed": args.seed}
-    queries = read_array(args.queries, "--queries") if args.queries else None
+    if args.query_ids and args.query_coords:
+        raise CliError("give --query-ids or --query-coords, not both")
+    queries = None
+    if args.query_ids:
+        queries = read_ids(args.query_ids, "--query-ids")
+    elif args.query_coords:
+        queries = read_array(args.query_coords, "--query-coords", 2)
+        if queries.ndim == 1:
+            queries = queries[:, None]
     progress.say(f"building the index over {coords.shape[0]} points")
     index = cover_tree(coords, kernel, algorithm=args.algorithm, n_threads=args.threads, base=args.base, **kw)
     total = coords.shape[0] if queries is None else len(queries)
@@ -106,12 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="residual-correlation metric with this kernel (default: Euclidean)")
     knn.add_argument("--lengthscale", default="1", help="scalar, or comma-separated per dimension")
     knn.add_argument("--variance", type=float, default=1.0)
-    knn.add_argument("--inducing", type=int, default=512, help="number of random inducing points")
+    knn.add_argument("--inducing", type=int, default=None, help="number of random inducing points (default min(512, N))")
     knn.add_argument("--inducing-ids", help="file with explicit inducing point ids")
     knn.add_argument("--seed", type=int, default=0, help="seed for choosing inducing points")
     knn.add_argument("--v", help="user factor V (N x m), with --p")
     knn.add_argument("--p", help="user residual variances p (N)")
-    knn.add_argument("--queries", help="query ids (1-D integers) or new coordinates (2-D); default all points")
+    knn.add_argument("--query-ids", help="query point ids (1-D integers); default: every point")
+    knn.add_argument("--query-coords", help="new query points (n x D coordinates)")
     knn.add_argument("--k", type=int, default=50)
     knn.add_argument("--predecessor", action="store_true", help="query i only sees ids j < i")
     knn.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
@@ -131,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--kernel", choices=["rbf", "matern12", "matern32", "matern52"], default="rbf")
     gold.add_argument("--inducing", type=int, default=512)
     gold.add_argument("--predecessor", action="store_true")
-    gold.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
+    gold.add_argument("--algorithm", choices=["auto", "tree", "brute"], default="auto")
     gold.add_argument("--threads", type=int, default=None)
     gold.add_argument("--base", type=float, default=2.0, help="cover-tree level ratio")
     gold.add_argument("--repeats", type=int, default=1, help="query repetitions (the median is reported)")

@@ -14,7 +14,7 @@ __all__ = ["KnnIndex", "cover_tree", "brute_force_knn"]
 
 ALGORITHMS = ("auto", "tree", "kdtree", "brute")
 # "auto" for the Euclidean metric: the kd-tree up to this dimension, the brute force above it
-# (measured at N = 32,768, k = 8: the kd-tree is 2.3x faster than the brute force at D = 8 and
+# (measured at N = 32,768, k = 8: the kd-tree is ~3x faster than the brute force at D = 8 and
 # slower from D = 12 on; BENCHMARKS.md).
 KDTREE_MAX_DIM = 10
 
@@ -24,6 +24,8 @@ def _parse_queries(queries):
     if queries is None:
         return "all", None, None
     a = np.asarray(queries)
+    if a.size == 0:
+        raise ValueError("queries is empty (give None to query every point)")
     if a.ndim == 1:
         return "ids", as_ids(a, "queries"), None
     if a.ndim == 2:
@@ -138,10 +140,14 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     base = float(base)
-    if not base > 1.0:
-        raise ValueError(f"base must be > 1, got {base}")
+    if not base >= 1.01:  # also rejects NaN
+        raise ValueError(f"base must be >= 1.01, got {base}")
     threads = as_threads(n_threads)
     if isinstance(coords, ResidualModel):
+        if kernel is not None or v_matrix is not None or p_diag is not None or inducing is not None \
+                or inducing_count is not None:
+            raise ValueError("coords is a ResidualModel already: do not also give kernel, v_matrix, p_diag, "
+                             "inducing or inducing_count")
         model = coords
     elif kernel is None:
         if v_matrix is not None or p_diag is not None or inducing is not None or inducing_count is not None:

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,9 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
 
 struct PyIndex {
   std::shared_ptr<const pcct::Index> index;
+  // knn/validate may run concurrently from Python threads; insert may not run with either
+  // (pcct's threading guarantee), so it takes this lock exclusively. Taken with the GIL released.
+  std::shared_ptr<std::shared_mutex> lock = std::make_shared<std::shared_mutex>();
   // Tree-only operations (empty for the brute force).
   std::function<nb::dict(int)> validate;
   std::function<nb::dict()> build_info;
@@ -92,6 +97,7 @@ struct PyIndex {
     pcct::KnnResult r;
     {
       nb::gil_scoped_release release;
+      std::shared_lock<std::shared_mutex> guard(*lock);
       r = index->knn(qs, params);
     }
     const size_t q = static_cast<size_t>(r.queries), kk = static_cast<size_t>(r.k);
@@ -138,10 +144,12 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
                       const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> embed) {
   PyIndex out;
   out.index = tree;
-  out.validate = [tree](int threads) {
+  auto lock = out.lock;
+  out.validate = [tree, lock](int threads) {
     pcct::CoverTreeValidation v;
     {
       nb::gil_scoped_release release;
+      std::shared_lock<std::shared_mutex> guard(*lock);
       v = tree->validate(threads);
     }
     return validation_dict(v);
@@ -157,10 +165,11 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
     d["radius"] = to_numpy(std::move(a.radius), {n});
     return d;
   };
-  out.insert = [tree, embed](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
-                             int threads) {
+  out.insert = [tree, embed, lock](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
+                                   int threads) {
     auto pts = embed(coords, v, p, threads);
     nb::gil_scoped_release release;
+    std::unique_lock<std::shared_mutex> guard(*lock);
     tree->insert(pts, threads);
   };
   return out;
@@ -179,6 +188,7 @@ pcct::CoverTreeParams tree_params(double base, int threads, bool auto_brute) {
 NB_MODULE(_core, m) {
   m.doc() = "pcct C++ core (exact cover-tree k-NN)";
   m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });
+  m.def("default_threads", [] { return pcct::default_threads(); });
 
   nb::class_<pcct::ResidualModel>(m, "ResidualModel")
       .def_static(
@@ -302,8 +312,14 @@ NB_MODULE(_core, m) {
         }
         PyIndex out;
         out.index = kd;
-        out.validate = [kd](int) {
-          const auto problems = kd->validate();
+        auto lock = out.lock;
+        out.validate = [kd, lock](int) {
+          std::vector<std::string> problems;
+          {
+            nb::gil_scoped_release release;
+            std::shared_lock<std::shared_mutex> guard(*lock);
+            problems = kd->validate();
+          }
           nb::dict d;
           d["ok"] = problems.empty();
           nb::list l;
@@ -313,10 +329,11 @@ NB_MODULE(_core, m) {
           d["distance_evaluations"] = 0;
           return d;
         };
-        out.insert = [kd](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
+        out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
           PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
           auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
           nb::gil_scoped_release release;
+          std::unique_lock<std::shared_mutex> guard(*lock);
           kd->insert(pts);
         };
         return out;

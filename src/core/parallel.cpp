@@ -1,4 +1,5 @@
 #include "core/parallel.hpp"
+#include "pcct/core/simd_level.hpp"
 
 #include <omp.h>
 
@@ -9,5 +10,7 @@ int resolve_threads(int requested) {
   const int n = omp_get_max_threads();
   return n > 0 ? n : 1;
 }
+
+int default_threads() { return resolve_threads(0); }
 
 }  // namespace pcct

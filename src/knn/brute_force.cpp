@@ -29,13 +29,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   const index_t nq = static_cast<index_t>(qrows.size());
   const index_t n = data.size();
   const int k = static_cast<int>(params.k);
-  KnnResult res;
-  res.queries = nq;
-  res.k = k;
-  res.ids.assign(static_cast<size_t>(nq) * k, -1);
-  res.distances.assign(static_cast<size_t>(nq) * k, 0.0);
-  res.stats.queries = nq;
-  res.stats.evaluations_per_query.assign(nq, 0);
+  KnnResult res = make_result(nq, k);
   if (nq == 0) return res;
 
   const int threads = resolve_threads(params.n_threads);
@@ -53,6 +47,8 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   }
   const index_t chunk_size = ((n + chunks - 1) / chunks + kPointTile - 1) / kPointTile * kPointTile;
   std::vector<Neighbour> partial(chunks > 1 ? static_cast<size_t>(chunks) * nq * k : 0);
+  // Evaluations per (chunk, query): each slot is written by the one item that owns it.
+  std::vector<std::int64_t> evals(static_cast<size_t>(chunks) * nq, 0);
 
   std::vector<ThreadScratch<Space>> scratch(threads);
   for (auto& s : scratch) {
@@ -97,7 +93,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
           for (int j = 0; j < limit; ++j)
             if (row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
         }
-        res.stats.evaluations_per_query[q0 + i] += np;  // (q, chunk) pairs are owned by one item
+        evals[static_cast<size_t>(c) * nq + q0 + i] += np;
       }
     }
     for (int i = 0; i < nqt; ++i) {
@@ -110,10 +106,13 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
     }
   });
 
+  for (index_t c = 0; c < chunks; ++c)
+    for (index_t q = 0; q < nq; ++q) res.stats.evaluations_per_query[q] += evals[static_cast<size_t>(c) * nq + q];
   if (chunks > 1) {
-    parallel_for(nq, threads, [&](index_t q, int) {
-      std::vector<Neighbour> all;
-      all.reserve(static_cast<size_t>(chunks) * k);
+    std::vector<std::vector<Neighbour>> merge(threads);
+    parallel_for(nq, threads, [&](index_t q, int tid) {
+      std::vector<Neighbour>& all = merge[tid];
+      all.clear();
       for (index_t c = 0; c < chunks; ++c) {
         const Neighbour* src = partial.data() + (static_cast<size_t>(c) * nq + q) * k;
         for (int j = 0; j < k; ++j)

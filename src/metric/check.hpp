@@ -15,6 +15,15 @@ inline void require_finite(MatrixView m, const char* what) {
                    ", column ", j);
 }
 
+/// Coordinates so large that squared distances overflow float64 would make every distance
+/// infinite: rejected (|x| <= 1e150 leaves room for any dimension pcct can hold).
+inline void require_representable(MatrixView m, const char* what, double scale = 1.0) {
+  for (index_t i = 0; i < m.rows; ++i)
+    for (index_t j = 0; j < m.cols; ++j)
+      PCCT_REQUIRE(std::abs(m(i, j) * scale) <= 1e150, what, " has a value too large for float64 distances (",
+                   m(i, j), ") at row ", i, ", column ", j);
+}
+
 inline void require_nonempty(MatrixView m, const char* what) {
   PCCT_REQUIRE(m.rows > 0, what, " has no rows (N = 0)");
   PCCT_REQUIRE(m.cols > 0, what, " has no columns (dimension 0)");

@@ -11,6 +11,7 @@ constexpr int kThinTile = 8;  // below this many points per query, evaluate pair
 EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) {
   detail::require_nonempty(coords, what);
   detail::require_finite(coords, what);
+  detail::require_representable(coords, what);
   EuclideanSpace s;
   s.n_ = coords.rows;
   s.dim_ = static_cast<int>(coords.cols);

@@ -18,7 +18,12 @@ constexpr int kBlock = 256;  // points per triangular-solve block (fixed: result
 // Scaled coordinates x_t / l_t of every row of `coords` into the space (structure-of-arrays).
 void fill_coords(ResidualSpace& s, MatrixView coords, const Kernel& k) {
   for (index_t i = 0; i < coords.rows; ++i)
-    for (int t = 0; t < s.dim(); ++t) s.set_scaled_coord(i, t, coords(i, t) / k.lengthscale_of(t));
+    for (int t = 0; t < s.dim(); ++t) {
+      const double x = coords(i, t) / k.lengthscale_of(t);
+      PCCT_REQUIRE(std::abs(x) <= 1e150, "coordinates divided by the lengthscale are too large for float64 "
+                                         "distances (", x, " at row ", i, ", column ", t, ")");
+      s.set_scaled_coord(i, t, x);
+    }
 }
 
 // Dot product of a V row with itself in the canonical order shared by every distance.

@@ -28,8 +28,8 @@ struct BuildStats {
 template <class Space>
 class BatchInserter {
  public:
-  static constexpr int kMaxBatch = 768;
-  static constexpr int kChunk = 128;     // points per search task (fixed: results never depend on threads)
+  static constexpr int kMaxBatch = 512;
+  static constexpr int kChunk = 256;     // points per search task (fixed: results never depend on threads)
   static constexpr int kSlice = 256;    // children per distance tile
 
   BatchInserter(DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb, int threads)

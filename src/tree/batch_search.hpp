@@ -3,7 +3,8 @@
 // (docs/tree.md, "Batched queries"). Each round, every query pops the most promising nodes of its
 // own frontier (a heap ordered by a lower bound of their subtrees), one in the first round and
 // geometrically more in later ones: close to best-first, so the k-th distance drops early and
-// prunes as well as a one-query search, in O(log n) rounds. The expansions of a round
+// prunes about as well as a one-query best-first search (which it replaced; commit d76bac1
+// has it), in O(log n) rounds. The expansions of a round
 // are grouped by node, and the children of a node are evaluated for all the queries that
 // expand it as one distance tile: a V row fetched from memory serves many queries, and the
 // tiles run through the register-blocked dot kernel. Pruning tests are the same as in the
@@ -14,7 +15,7 @@
 #include <vector>
 
 #include "pcct/knn/top_k.hpp"
-#include "tree/knn_search.hpp"
+#include "tree/tree_view.hpp"
 
 namespace pcct::tree {
 
@@ -58,7 +59,7 @@ class BatchSearcher {
     for (int round = 0;; ++round, width *= opt_.growth) {
       // Pick this round's expansions: each query pops up to `width` nodes it cannot exclude.
       exp_.clear();
-      const size_t cap = width < 1e18 ? static_cast<size_t>(width) : SIZE_MAX;
+      const size_t cap = width < 1e18 ? std::max<size_t>(1, static_cast<size_t>(width)) : SIZE_MAX;
       for (int i = 0; i < nq; ++i) {
         auto& f = frontier_[i];
         size_t taken = 0;

@@ -1,6 +1,7 @@
 #include "pcct/tree/cover_tree.hpp"
 
 #include <chrono>
+#include <climits>
 #include <functional>
 #include <cmath>
 #include <map>
@@ -11,7 +12,6 @@
 #include "pcct/knn/query_rows.hpp"
 #include "tree/batch_insert.hpp"
 #include "tree/batch_search.hpp"
-#include "tree/knn_search.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/validate.hpp"
 
@@ -72,42 +72,50 @@ struct CoverTreeIndex<Metric>::Impl {
   }
 
   // Inserts rows [first, end) of `build` (the root must exist when first > 0) and lays out.
+  // Works on copies and commits at the end, so a failure (e.g. bad_alloc) leaves the index as it was.
   void grow(const Space& build, index_t first, int threads) {
     const auto t0 = std::chrono::steady_clock::now();
     const index_t n = build.size();
     require_metric(build, first, n);
-    tree.resize(n);
+    DynamicTree<Space> t = this->tree;
+    t.resize(n);
     std::vector<std::int32_t> order = tree::priority_order(first, n);
     tree::BuildStats stats;
     PruneBounds<Space> pb(build);
-    if (tree.root < 0) {
+    if (t.root < 0) {
       const std::int32_t root = order.front();
       order.erase(order.begin());
       const double dmax = max_distance(build, root, 0, n, threads);
       stats.distance_evaluations += n;
-      tree.scale = tree::LevelScale(params.base, top_for(params.base, dmax));
-      tree.root = root;
-      tree.level[root] = tree.scale.top();
-      pb.init_node(tree.bound[root], root);
-      tree.count = 1;
+      t.scale = tree::LevelScale(params.base, top_for(params.base, dmax));
+      t.root = root;
+      t.level[root] = t.scale.top();
+      pb.init_node(t.bound[root], root);
+      t.count = 1;
     } else {
-      const double dmax = max_distance(build, tree.root, first, n, threads);
+      const double dmax = max_distance(build, t.root, first, n, threads);
       stats.distance_evaluations += n - first;
-      tree.scale.raise_top_to_cover(dmax);
-      tree.level[tree.root] = tree.scale.top();
+      t.scale.raise_top_to_cover(dmax);
+      t.level[t.root] = t.scale.top();
     }
-    for (index_t r = 0; r < first; ++r) pb.finalize(tree.bound[r]);  // the error bound may have grown
-    tree::BatchInserter<Space> inserter(tree, build, pb, threads);
+    for (index_t r = 0; r < first; ++r) pb.finalize(t.bound[r]);  // the error bound may have grown
+    tree::BatchInserter<Space> inserter(t, build, pb, threads);
     inserter.insert(order, stats);
 
-    const std::vector<std::int32_t> bfs = tree::breadth_first_order(tree);
-    tree = tree::renumber(tree, bfs);
+    const std::vector<std::int32_t> bfs = tree::breadth_first_order(t);
+    t = tree::renumber(t, bfs);
     std::vector<index_t> perm(bfs.begin(), bfs.end());
-    space = build.permuted(perm);
-    bounds = std::make_unique<PruneBounds<Space>>(space);
-    layout = tree::make_layout(tree, space, *bounds);
-    row_of_id.assign(n, -1);
-    for (index_t r = 0; r < n; ++r) row_of_id[space.id(r)] = r;
+    Space new_space = build.permuted(perm);
+    auto new_bounds = std::make_unique<PruneBounds<Space>>(new_space);
+    auto new_layout = tree::make_layout(t, new_space, *new_bounds);
+    std::vector<index_t> new_row_of_id(n, -1);
+    for (index_t r = 0; r < n; ++r) new_row_of_id[new_space.id(r)] = r;
+    // Commit (nothing below allocates).
+    this->tree = std::move(t);
+    space = std::move(new_space);
+    bounds = std::move(new_bounds);
+    layout = std::move(new_layout);
+    row_of_id = std::move(new_row_of_id);
 
     info.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.distance_evaluations += stats.distance_evaluations;
@@ -142,7 +150,9 @@ struct CoverTreeIndex<Metric>::Impl {
 template <class Metric>
 CoverTreeIndex<Metric>::CoverTreeIndex(Metric metric, const CoverTreeParams& params)
     : impl_(std::make_unique<Impl>(std::move(metric), params)) {
-  PCCT_REQUIRE(std::isfinite(params.base) && params.base > 1.0, "base must be > 1, got ", params.base);
+  // Bases very close to 1 need millions of levels (LevelScale::depth_for); 1.01 already needs 3,500.
+  PCCT_REQUIRE(std::isfinite(params.base) && params.base >= 1.01, "base must be >= 1.01, got ", params.base);
+  PCCT_REQUIRE(impl_->metric.space().size() < INT32_MAX, "the cover tree holds at most 2^31 - 1 points");
   impl_->grow(impl_->metric.space(), 0, resolve_threads(params.n_threads));
 }
 
@@ -182,6 +192,7 @@ void CoverTreeIndex<Metric>::insert(const typename Metric::Space& points, int n_
   PCCT_REQUIRE(points.dim() == dim(), "inserted points have dimension ", points.dim(), ", expected ", dim());
   auto& im = *impl_;
   const index_t first = im.space.size();
+  PCCT_REQUIRE(first + points.size() < INT32_MAX, "the cover tree holds at most 2^31 - 1 points");
   typename Metric::Space build = im.space;
   build.append(points, first);
   im.grow(build, first, resolve_threads(n_threads));
@@ -197,6 +208,7 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 // Queries per block of the batched search (blocks run in parallel). Fixed, so that the blocks,
 // and hence the order of work and every counter, do not depend on the thread count.
 constexpr index_t kQueryBlock = 256;
+constexpr index_t kFrontierBudget = index_t{512} << 20;
 // "auto": queries sampled to decide between the tree and the brute force, and the measured cost
 // of one tree evaluation in brute-force evaluations (gold: ~28 M/s against ~85 M/s).
 constexpr index_t kAutoSample = 64;
@@ -206,19 +218,7 @@ template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
   using Space = typename Metric::Space;
   const auto& im = *impl_;
-  // Dataset ids beyond the original metric's points (inserted later) are valid too.
-  check_knn_params(params, size(), queries);
-  QueryRows<Space> q;
-  if (queries.kind == QuerySet::Kind::coords) {
-    q.external.emplace(im.metric.embed(queries.coords, params.n_threads));
-    q.ids.assign(q.external->size(), -1);
-  } else if (queries.kind == QuerySet::Kind::ids) {
-    q.ids.resize(queries.ids.size);
-    for (index_t i = 0; i < queries.ids.size; ++i) q.ids[i] = queries.ids[i];
-  } else {
-    q.ids.resize(size());
-    std::iota(q.ids.begin(), q.ids.end(), index_t{0});
-  }
+  auto q = resolve_queries(im.metric, queries, params, size());  // ids of inserted points count too
   const Space& qs = q.external ? *q.external : im.space;
   const index_t nq = q.count();
   std::vector<index_t> rows(nq);
@@ -275,13 +275,7 @@ KnnResult CoverTreeIndex<Metric>::merge_sample(const typename Metric::Space& qs,
     }
   const KnnResult rest = tree_search(qs, rrows, rids, params);
   const int k = static_cast<int>(params.k);
-  KnnResult res;
-  res.queries = nq;
-  res.k = k;
-  res.ids.resize(static_cast<size_t>(nq) * k);
-  res.distances.resize(static_cast<size_t>(nq) * k);
-  res.stats.queries = nq;
-  res.stats.evaluations_per_query.assign(nq, 0);
+  KnnResult res = make_result(nq, k);
   std::map<int, std::int64_t, std::greater<>> by_level;
   for (const KnnResult* part : {static_cast<const KnnResult*>(&sample), &rest}) {
     const auto& pos = part == &sample ? spos : rpos;
@@ -308,15 +302,11 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   const bool external = &qs != &im.space;
 
   const int k = static_cast<int>(params.k);
-  KnnResult res;
-  res.queries = nq;
-  res.k = k;
-  res.ids.resize(static_cast<size_t>(nq) * k);
-  res.distances.resize(static_cast<size_t>(nq) * k);
-  res.stats.queries = nq;
-  res.stats.evaluations_per_query.assign(nq, 0);
+  KnnResult res = make_result(nq, k);
   const int threads = resolve_threads(params.n_threads);
-  const index_t block = kQueryBlock;
+  // Where pruning fails a query's frontier can hold ~N entries of 32 bytes: bound a block's
+  // frontiers to ~kFrontierBudget bytes (only large N lowers the block below kQueryBlock).
+  const index_t block = std::clamp<index_t>(kFrontierBudget / (32 * std::max<index_t>(1, size())), 8, kQueryBlock);
   // Blocks of spatially close queries share more of the tree: order dataset queries by the
   // depth-first rank of their node (new points keep their order).
   std::vector<index_t> order(nq);

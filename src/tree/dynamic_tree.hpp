@@ -41,7 +41,6 @@ struct DynamicTree {
     parent_dist.resize(n, 0.0);
     bound.resize(n);
   }
-  bool contains(index_t row) const { return level[row] != kAbsent; }
   /// Appends `child` to the end of `p`'s child list (children keep insertion order).
   void link(std::int32_t child, std::int32_t p) {
     parent[child] = p;

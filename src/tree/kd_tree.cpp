@@ -1,6 +1,7 @@
 #include "pcct/tree/kd_tree.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <string>
 #include <cmath>
 #include <limits>
@@ -12,6 +13,7 @@
 #include "pcct/knn/query_rows.hpp"
 #include "pcct/knn/top_k.hpp"
 #include "simd/dispatch.hpp"
+#include "tree/prune_bounds.hpp"
 
 namespace pcct {
 namespace {
@@ -24,8 +26,6 @@ struct KdNode {
   index_t min_id = 0;              // smallest dataset id in the subtree
 };
 
-constexpr double kUnit = 0x1p-53;
-
 }  // namespace
 
 struct KdTreeIndex::Impl {
@@ -36,23 +36,24 @@ struct KdTreeIndex::Impl {
   std::vector<index_t> row_of_id;
   int dim = 0;
   int max_leaf = 0;  // largest leaf (can exceed kLeaf where all points of a box coincide)
-  double delta = 0;  // relative error bound of computed distances (as PruneBounds<EuclideanSpace>)
+  std::unique_ptr<tree::PruneBounds<EuclideanSpace>> bounds;  // the same rounding model as every engine
 
   explicit Impl(EuclideanMetric m) : metric(std::move(m)) { rebuild(metric.space()); }
 
   void rebuild(const EuclideanSpace& src) {
+    PCCT_REQUIRE(src.size() < INT32_MAX, "the kd-tree holds at most 2^31 - 1 points");
     max_leaf = 0;
     nodes.clear();
     lo.clear();
     hi.clear();
     const index_t n = src.size();
     dim = src.dim();
-    delta = 2.0 * (dim + 8) * kUnit;
     std::vector<index_t> order(n);
     std::iota(order.begin(), order.end(), index_t{0});
     nodes.reserve(static_cast<size_t>(2 * n / kLeaf + 8));
     build(src, order, 0, static_cast<std::int32_t>(n));
     space = src.permuted(order);
+    bounds = std::make_unique<tree::PruneBounds<EuclideanSpace>>(space);
     row_of_id.assign(n, 0);
     for (index_t r = 0; r < n; ++r) row_of_id[space.id(r)] = r;
     for (auto& nd : nodes) {  // smallest id per subtree (leaves hold their rows)
@@ -76,8 +77,8 @@ struct KdTreeIndex::Impl {
         a = std::min(a, x);
         b = std::max(b, x);
       }
-      lo[id * dim + t] = a;
-      hi[id * dim + t] = b;
+      lo[static_cast<size_t>(id) * dim + t] = a;
+      hi[static_cast<size_t>(id) * dim + t] = b;
       if (b - a > width) {
         width = b - a;
         widest = t;
@@ -98,17 +99,16 @@ struct KdTreeIndex::Impl {
     nodes[id].left = l;
     nodes[id].right = r;
     nodes[id].split = widest;
-    nodes[id].cut_lo = hi[l * dim + widest];
-    nodes[id].cut_hi = lo[r * dim + widest];
+    nodes[id].cut_lo = hi[static_cast<size_t>(l) * dim + widest];
+    nodes[id].cut_hi = lo[static_cast<size_t>(r) * dim + widest];
     return id;
   }
 
   // True if every point whose exact squared distance is at least lb2 (computed, with the
-  // rounding slack `slack` of the incremental updates) is farther than computed distance t.
+  // rounding slack `slack` of the incremental updates) is farther than computed distance t:
+  // the Euclidean bound of every engine, for a region at distance sqrt(lb2 - slack), radius 0.
   bool excluded(double lb2, double slack, double t) const {
-    if (!(t < std::numeric_limits<double>::infinity())) return false;
-    const double lb = std::sqrt(std::max(0.0, lb2 - slack)) * (1 - delta);
-    return lb > t * (1 + delta) * (1 + delta) + std::numeric_limits<double>::min();
+    return bounds->excluded({}, tree::PruneBounds<EuclideanSpace>::Node{}, std::sqrt(std::max(0.0, lb2 - slack)), 0, t);
   }
 };
 
@@ -162,7 +162,7 @@ struct KdSearch {
     const double old = gap2[d], now = std::max(old, far_gap * far_gap);
     const double lb2_far = lb2 - old + now;
     gap2[d] = now;
-    run(left_first ? nd.right : nd.left, lb2_far, slack + 4 * kUnit * (lb2 + now));
+    run(left_first ? nd.right : nd.left, lb2_far, slack + 4 * tree::kUnit * (lb2 + now));
     gap2[d] = old;
   }
 };
@@ -199,7 +199,7 @@ std::vector<std::string> KdTreeIndex::validate() const {
       min_id = std::min(min_id, im.space.id(r));
       for (int t = 0; t < im.dim; ++t) {
         const double x = im.space.coord(r, t);
-        if (!(x >= im.lo[u * im.dim + t] && x <= im.hi[u * im.dim + t]))
+        if (!(x >= im.lo[u * static_cast<size_t>(im.dim) + t] && x <= im.hi[u * static_cast<size_t>(im.dim) + t]))
           fail("point row " + std::to_string(r) + " lies outside the box of node " + std::to_string(u));
       }
     }
@@ -221,30 +221,13 @@ int KdTreeIndex::dim() const { return impl_->dim; }
 
 KnnResult KdTreeIndex::knn(const QuerySet& queries, const KnnParams& params) const {
   const Impl& im = *impl_;
-  // Ids of inserted points are valid too: check against the current size.
-  check_knn_params(params, size(), queries);
-  QueryRows<EuclideanSpace> q;
-  if (queries.kind == QuerySet::Kind::coords) {
-    q.external.emplace(im.metric.embed(queries.coords, params.n_threads));
-    q.ids.assign(q.external->size(), -1);
-  } else if (queries.kind == QuerySet::Kind::ids) {
-    for (index_t i = 0; i < queries.ids.size; ++i) q.ids.push_back(queries.ids[i]);
-  } else {
-    q.ids.resize(size());
-    std::iota(q.ids.begin(), q.ids.end(), index_t{0});
-  }
+  auto q = resolve_queries(im.metric, queries, params, size());  // ids of inserted points count too
   const EuclideanSpace& qs = q.external ? *q.external : im.space;
   const index_t nq = q.count();
   std::vector<index_t> rows(nq);
   for (index_t i = 0; i < nq; ++i) rows[i] = q.external ? i : im.row_of_id[q.ids[i]];
   const int k = static_cast<int>(params.k);
-  KnnResult res;
-  res.queries = nq;
-  res.k = k;
-  res.ids.resize(static_cast<size_t>(nq) * k);
-  res.distances.resize(static_cast<size_t>(nq) * k);
-  res.stats.queries = nq;
-  res.stats.evaluations_per_query.assign(nq, 0);
+  KnnResult res = make_result(nq, k);
   const int threads = resolve_threads(params.n_threads);
   struct Worker {
     std::vector<Neighbour> heap;
@@ -277,7 +260,7 @@ KnnResult KdTreeIndex::knn(const QuerySet& queries, const KnnParams& params) con
         w.gap2[t] = g * g;
         lb2 += w.gap2[t];
       }
-      search.run(0, lb2, 4 * kUnit * im.dim * lb2);
+      search.run(0, lb2, 4 * tree::kUnit * im.dim * lb2);
       const std::int64_t evals = search.evals;
       w.visited += search.visited;
       w.pruned += search.pruned;

@@ -132,3 +132,35 @@ TEST(BruteForce, BadParametersAreRejected) {
 
 }  // namespace
 }  // namespace pcct
+
+namespace pcct {
+namespace {
+
+TEST(BruteForce, FewQueriesSplitPointsAndCountExactly) {
+  // Few query tiles: points are split into chunks processed by different threads; answers and
+  // per-query counters must still be exact and identical for every thread count.
+  const index_t n = 5000;
+  const auto x = test::normal_matrix(n, 3, 17);
+  EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)));
+  BruteForceIndex<EuclideanMetric> index(metric);
+  std::vector<index_t> q = {4999, 7, 2500};
+  KnnResult first;
+  for (int threads : {1, 2, 4}) {
+    for (bool pred : {false, true}) {
+      const auto r = index.knn(QuerySet::by_ids(IdView{q.data(), 3, 1}), KnnParams{9, pred, threads});
+      for (int i = 0; i < 3; ++i) {
+        // Non-predecessor: every point is evaluated once; predecessor: at least the admissible ones.
+        if (!pred) {
+          EXPECT_EQ(r.stats.evaluations_per_query[i], n) << threads;
+        } else {
+          EXPECT_GE(r.stats.evaluations_per_query[i], q[i]) << threads;
+        }
+      }
+      if (threads == 1 && !pred) first = r;
+      if (!pred) expect_same(r, first, "threads " + std::to_string(threads));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pcct

@@ -80,3 +80,29 @@ def test_bench_gold_text_report_and_progress():
     assert r.returncode == 0, r.stderr
     assert "recall vs brute force: 1.000" in r.stdout and "queries/s" in r.stdout
     assert "querying" in r.stderr  # progress shown unless --quiet
+
+
+def test_knn_ids_from_csv_default_inducing_and_query_options(tmp_path):
+    x = np.random.default_rng(2).normal(size=(120, 2))  # fewer than 512 points: inducing = N
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    np.savetxt(tmp_path / "q.csv", np.array([5, 17, 99]), fmt="%d")
+    np.savetxt(tmp_path / "ind.csv", np.arange(0, 120, 4), fmt="%d")
+    assert main(["knn", "--coords", str(tmp_path / "x.csv"), "--kernel", "rbf", "--k", "3",
+                 "--query-ids", str(tmp_path / "q.csv"), "--out", str(tmp_path / "a.npy"), "--quiet"]) == 0
+    model = pcct.ResidualModel(x, pcct.kernels.RBF())
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"),
+                                  pcct.brute_force_knn(model, 3, queries=[5, 17, 99], return_distances=False))
+    assert main(["knn", "--coords", str(tmp_path / "x.csv"), "--kernel", "rbf", "--k", "3",
+                 "--inducing-ids", str(tmp_path / "ind.csv"), "--out", str(tmp_path / "b.npy"), "--quiet"]) == 0
+    model = pcct.ResidualModel(x, pcct.kernels.RBF(), inducing=np.arange(0, 120, 4))
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), pcct.brute_force_knn(model, 3, return_distances=False))
+    # A single-row CSV is one point with D coordinates, not D points.
+    np.savetxt(tmp_path / "one.csv", x[:1] + 0.01, delimiter=",")
+    assert main(["knn", "--coords", str(tmp_path / "x.csv"), "--k", "2", "--query-coords", str(tmp_path / "one.csv"),
+                 "--out", str(tmp_path / "c.csv"), "--quiet"]) == 0
+    got = np.loadtxt(tmp_path / "c.csv", delimiter=",", ndmin=2)
+    assert got.shape == (1, 2) and got[0, 0] == 0
+    np.savetxt(tmp_path / "bad.csv", np.array([1.5, 2.0]))
+    r = run_cli("knn", "--coords", str(tmp_path / "x.csv"), "--k", "2", "--query-ids", str(tmp_path / "bad.csv"),
+                "--out", str(tmp_path / "d.npy"))
+    assert r.returncode == 2 and "integer point ids" in r.stderr

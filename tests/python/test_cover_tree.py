@@ -144,8 +144,9 @@ def test_auto_picks_by_the_documented_rules():
         ids, dist = auto.knn(10, predecessor_mode=pred)
         ref = pcct.brute_force_knn(model, 10, predecessor_mode=pred)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
-    with pytest.raises(ValueError, match="base must be > 1"):
-        pcct.cover_tree(model, base=1.0)
+    for bad in (1.0, 1.001, float("nan")):
+        with pytest.raises(ValueError, match="base must be >= 1.01"):
+            pcct.cover_tree(model, base=bad)
 
 
 def test_auto_after_insert_uses_every_point():

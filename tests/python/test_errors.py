@@ -131,3 +131,10 @@ def test_bad_dtypes_and_arguments():
     raises(ValueError, "v_matrix and p_diag must be given together", pcct.cover_tree, X, RBF, v_matrix=np.ones((50, 2)))
     raises(ValueError, "need a kernel", pcct.cover_tree, X, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
     raises(ValueError, "unknown kernel", pcct.kernels.kernel_from_name, "cosine")
+
+
+def test_empty_queries_and_conflicting_model_arguments():
+    raises(ValueError, "queries is empty", pcct.brute_force_knn, X, 2, queries=[])
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
+    raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, RBF)
+    raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, inducing_count=3)

@@ -46,4 +46,16 @@ struct KnnResult {
   KnnStats stats;
 };
 
+/// An empty result for nq queries and k neighbours (rows to be filled by an engine).
+inline KnnResult make_result(index_t nq, int k) {
+  KnnResult r;
+  r.queries = nq;
+  r.k = k;
+  r.ids.resize(static_cast<size_t>(nq) * k);
+  r.distances.resize(static_cast<size_t>(nq) * k);
+  r.stats.queries = nq;
+  r.stats.evaluations_per_query.assign(nq, 0);
+  return r;
+}
+
 }  // namespace pcct

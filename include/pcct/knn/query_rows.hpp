@@ -1,5 +1,6 @@
 #pragma once
 /// Validated queries, resolved to rows of a query space.
+#include <climits>
 #include <optional>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct QueryRows {
 inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet& queries) {
   PCCT_REQUIRE(params.k >= 1, "k must be >= 1, got ", params.k);
   PCCT_REQUIRE(params.k <= n, "k (", params.k, ") exceeds the number of points (", n, ")");
+  PCCT_REQUIRE(params.k < INT32_MAX, "k must be < 2^31, got ", params.k);
   PCCT_REQUIRE(!(params.predecessor && queries.kind == QuerySet::Kind::coords),
                "predecessor_mode needs queries given by point id (or all points), not new coordinates");
   if (queries.kind == QuerySet::Kind::ids) {
@@ -30,11 +32,12 @@ inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet&
   }
 }
 
-/// Resolves queries against a metric policy (dataset ids, or embedded new points).
+/// Resolves queries against a metric policy (dataset ids, or embedded new points). `n` is the
+/// number of indexed points (it can exceed the metric's own after inserts; -1: the metric's).
 template <class Metric>
 QueryRows<typename Metric::Space> resolve_queries(const Metric& metric, const QuerySet& queries,
-                                                  const KnnParams& params) {
-  const index_t n = metric.space().size();
+                                                  const KnnParams& params, index_t n = -1) {
+  if (n < 0) n = metric.space().size();
   check_knn_params(params, n, queries);
   QueryRows<typename Metric::Space> out;
   switch (queries.kind) {

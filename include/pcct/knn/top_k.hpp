@@ -23,12 +23,9 @@ class TopK {
   TopK(Neighbour* storage, int k) : heap_(storage), k_(k) {}
 
   int size() const { return size_; }
-  int capacity() const { return k_; }
   bool full() const { return size_ == k_; }
   /// Distance a candidate must not exceed to enter (+inf until full).
   double bound() const { return full() ? heap_[0].dist : std::numeric_limits<double>::infinity(); }
-  /// Current k-th entry (valid when full()).
-  const Neighbour& worst() const { return heap_[0]; }
 
   /// Offers a candidate; returns true if it entered.
   bool push(double dist, index_t id) {
