@@ -6,9 +6,10 @@
 // In a round every point searches the current tree, read-only and in parallel, for its
 // insertion level and parent. Two points of the round conflict when inserting one could
 // change the other's result; the lexicographically-first maximal independent set of the
-// conflict graph (in priority order) is inserted, the rest retry next round. Insertions of
-// non-conflicting points commute, so the tree equals the one sequential insertion in priority
-// order builds — whatever the thread count.
+// conflict graph (in priority order) is inserted, the rest retry next round. Points inserted
+// together do not interact, so each gets exactly the level and parent its search found; the
+// result depends only on the (fixed) priority order, round sizes and chunking, so the tree is
+// identical for every thread count.
 #include <algorithm>
 #include <span>
 #include <vector>
