@@ -221,8 +221,7 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   auto q = resolve_queries(im.metric, queries, params, size());  // ids of inserted points count too
   const Space& qs = q.external ? *q.external : im.space;
   const index_t nq = q.count();
-  std::vector<index_t> rows(nq);
-  for (index_t i = 0; i < nq; ++i) rows[i] = q.external ? i : im.row_of_id[q.ids[i]];
+  const std::vector<index_t> rows = q.rows_in(im.row_of_id);
 
   // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
   // small N or large k, or when a sample of the queries shows the tree would evaluate more

@@ -224,8 +224,7 @@ KnnResult KdTreeIndex::knn(const QuerySet& queries, const KnnParams& params) con
   auto q = resolve_queries(im.metric, queries, params, size());  // ids of inserted points count too
   const EuclideanSpace& qs = q.external ? *q.external : im.space;
   const index_t nq = q.count();
-  std::vector<index_t> rows(nq);
-  for (index_t i = 0; i < nq; ++i) rows[i] = q.external ? i : im.row_of_id[q.ids[i]];
+  const std::vector<index_t> rows = q.rows_in(im.row_of_id);
   const int k = static_cast<int>(params.k);
   KnnResult res = make_result(nq, k);
   const int threads = resolve_threads(params.n_threads);

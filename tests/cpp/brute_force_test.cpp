@@ -11,11 +11,7 @@ namespace pcct {
 namespace {
 
 void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what) {
-  ASSERT_EQ(a.ids.size(), b.ids.size()) << what;
-  for (size_t i = 0; i < a.ids.size(); ++i) {
-    EXPECT_EQ(a.ids[i], b.ids[i]) << what << " entry " << i;
-    EXPECT_EQ(a.distances[i], b.distances[i]) << what << " entry " << i;
-  }
+  test::expect_same(a, b, what, "brute");
 }
 
 std::shared_ptr<ResidualModel> residual_model(const std::vector<double>& x, index_t n, int d, int m) {

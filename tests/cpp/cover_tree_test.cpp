@@ -19,14 +19,7 @@ using test::Shape;
 using test::points;
 
 void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what) {
-  ASSERT_EQ(a.ids.size(), b.ids.size()) << what;
-  size_t bad = 0;
-  for (size_t i = 0; i < a.ids.size() && bad < 5; ++i)
-    if (a.ids[i] != b.ids[i] || a.distances[i] != b.distances[i]) {
-      ++bad;
-      ADD_FAILURE() << what << " entry " << i << ": tree (" << a.ids[i] << ", " << a.distances[i] << ") brute ("
-                    << b.ids[i] << ", " << b.distances[i] << ")";
-    }
+  test::expect_same(a, b, what, "tree");
 }
 
 template <class Metric>
@@ -87,24 +80,29 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
   }
 }
 
+// A tree built directly with the batch inserter (no layout), root = row 0 at level `top`.
+tree::DynamicTree<EuclideanSpace> insert_all(const EuclideanSpace& s, int top, int threads) {
+  tree::DynamicTree<EuclideanSpace> t;
+  t.resize(s.size());
+  tree::PruneBounds<EuclideanSpace> pb(s);
+  t.scale = tree::LevelScale(2.0, top);
+  t.root = 0;
+  t.level[0] = top;
+  pb.init_node(t.bound[0], 0);
+  t.count = 1;
+  tree::BuildStats stats;
+  tree::BatchInserter<EuclideanSpace> ins(t, s, pb, threads);
+  ins.insert(tree::priority_order(1, s.size()), stats);
+  return t;
+}
+
 TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
   // Re-derives the invariants from distances in the test, without the validator.
   const index_t n = 600;
   const auto x = points(Shape::clusters, n, 2, 3);
   EuclideanMetric m(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
   const auto& s = m.space();
-  tree::DynamicTree<EuclideanSpace> t;
-  t.resize(n);
-  tree::PruneBounds<EuclideanSpace> pb(s);
-  t.scale = tree::LevelScale(2.0, 5);
-  t.root = 0;
-  t.level[0] = 5;
-  pb.init_node(t.bound[0], 0);
-  t.count = 1;
-  tree::BuildStats stats;
-  tree::BatchInserter<EuclideanSpace> ins(t, s, pb, 2);
-  auto order = tree::priority_order(1, n);
-  ins.insert(order, stats);
+  const auto t = insert_all(s, 5, 2);
   const double dup = t.scale.radius(t.scale.floor());
   for (index_t p = 0; p < n; ++p) {
     if (p != 0) {
@@ -122,18 +120,7 @@ TEST(CoverTree, ValidatorDetectsCorruption) {
   const index_t n = 300;
   const auto x = points(Shape::gaussian, n, 2, 4);
   const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2));
-  tree::DynamicTree<EuclideanSpace> t;
-  t.resize(n);
-  tree::PruneBounds<EuclideanSpace> pb(s0);
-  t.scale = tree::LevelScale(2.0, 4);
-  t.root = 0;
-  t.level[0] = 4;
-  pb.init_node(t.bound[0], 0);
-  t.count = 1;
-  tree::BuildStats stats;
-  tree::BatchInserter<EuclideanSpace> ins(t, s0, pb, 1);
-  auto order = tree::priority_order(1, n);
-  ins.insert(order, stats);
+  const auto t = insert_all(s0, 4, 1);
   const auto bfs = tree::breadth_first_order(t);
   auto tt = tree::renumber(t, bfs);
   std::vector<index_t> perm(bfs.begin(), bfs.end());

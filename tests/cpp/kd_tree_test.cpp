@@ -12,14 +12,7 @@ using test::Shape;
 using test::points;
 
 void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what) {
-  ASSERT_EQ(a.ids.size(), b.ids.size()) << what;
-  size_t bad = 0;
-  for (size_t i = 0; i < a.ids.size() && bad < 5; ++i)
-    if (a.ids[i] != b.ids[i] || a.distances[i] != b.distances[i]) {
-      ++bad;
-      ADD_FAILURE() << what << " entry " << i << ": kd (" << a.ids[i] << ", " << a.distances[i] << ") brute ("
-                    << b.ids[i] << ", " << b.distances[i] << ")";
-    }
+  test::expect_same(a, b, what, "kd");
 }
 
 TEST(KdTree, MatchesBruteForceOnEveryShape) {

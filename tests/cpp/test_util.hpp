@@ -1,7 +1,10 @@
 #pragma once
 // Test helpers: random data and naive long-double references (independent of the library's
 // kernels, factorisation and SIMD code).
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <string>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -88,6 +91,20 @@ inline long double kernel_ref(const Kernel& k, const double* a, const double* b,
     r2 += diff * diff;
   }
   return kernel_ref(k.type, k.variance, std::sqrt(r2));
+}
+
+/// Two answers agree entry for entry (ids and distances, bit for bit); reports the first few
+/// differences, naming the engine under test.
+inline void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what,
+                        const char* engine = "engine") {
+  ASSERT_EQ(a.ids.size(), b.ids.size()) << what;
+  size_t bad = 0;
+  for (size_t i = 0; i < a.ids.size() && bad < 5; ++i)
+    if (a.ids[i] != b.ids[i] || a.distances[i] != b.distances[i]) {
+      ++bad;
+      ADD_FAILURE() << what << " entry " << i << ": " << engine << " (" << a.ids[i] << ", " << a.distances[i]
+                    << ") reference (" << b.ids[i] << ", " << b.distances[i] << ")";
+    }
 }
 
 /// Naive exact k-NN from a pairwise distance function: sort every admissible (d, id).

@@ -15,6 +15,12 @@ struct QueryRows {
   std::vector<index_t> ids;        ///< dataset id of each query (-1 for new points)
 
   index_t count() const { return static_cast<index_t>(ids.size()); }
+  /// Row of each query in its space: i for new points, row_of_id[id] for dataset points.
+  std::vector<index_t> rows_in(const std::vector<index_t>& row_of_id) const {
+    std::vector<index_t> rows(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) rows[i] = external ? static_cast<index_t>(i) : row_of_id[ids[i]];
+    return rows;
+  }
 };
 
 /// Checks k and the query set against a dataset of n points.
