@@ -8,8 +8,8 @@
 
 namespace pcct::tree {
 
+// Evaluations per query are counted by the search itself (into the caller's array).
 struct SearchCounters {
-  std::int64_t evaluations = 0;
   std::int64_t visited = 0;
   std::int64_t pruned = 0;
   std::vector<std::int64_t> by_level;  // evaluations by (top level - node level)
