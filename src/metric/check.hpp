@@ -17,10 +17,12 @@ inline void require_finite(MatrixView m, const char* what) {
 
 /// Coordinates so large that squared distances overflow float64 would make every distance
 /// infinite: rejected (|x| <= 1e150 leaves room for any dimension pcct can hold).
-inline void require_representable(MatrixView m, const char* what, double scale = 1.0) {
+constexpr double kMaxCoordinate = 1e150;
+
+inline void require_representable(MatrixView m, const char* what) {
   for (index_t i = 0; i < m.rows; ++i)
     for (index_t j = 0; j < m.cols; ++j)
-      PCCT_REQUIRE(std::abs(m(i, j) * scale) <= 1e150, what, " has a value too large for float64 distances (",
+      PCCT_REQUIRE(std::abs(m(i, j)) <= kMaxCoordinate, what, " has a value too large for float64 distances (",
                    m(i, j), ") at row ", i, ", column ", j);
 }
 

@@ -1,12 +1,10 @@
 #include "pcct/metric/euclidean_space.hpp"
 
 #include "metric/check.hpp"
+#include "metric/thin_tile.hpp"
 #include "simd/dispatch.hpp"
 
 namespace pcct {
-namespace {
-constexpr int kThinTile = 8;  // below this many points per query, evaluate pair-parallel
-}  // namespace
 
 EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) {
   detail::require_nonempty(coords, what);
@@ -65,20 +63,11 @@ double EuclideanSpace::distance(const EuclideanSpace& qs, index_t a, index_t b) 
 void EuclideanSpace::evaluate(const EuclideanSpace& qs, Rows q, Rows p, double* out, double* /*aux*/,
                               index_t ld, Scratch& sc) const {
   const auto& tab = simd::table();
-  if (p.count < kThinTile) {
-    // Few points per query: vectorise over all pairs instead of along each row.
+  if (p.count < detail::kThinTile) {
     const int nq = q.count, np = p.count;
     const size_t n = static_cast<size_t>(nq) * np;
-    for (auto* v : {&sc.pair_xq, &sc.pair_xp}) if (v->size() < n * dim_) v->resize(n * dim_);
+    detail::gather_pair_coords(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc.pair_xq, sc.pair_xp);
     if (sc.pair_out.size() < n) sc.pair_out.resize(n);
-    for (int i = 0; i < nq; ++i)
-      for (int j = 0; j < np; ++j) {
-        const size_t k = static_cast<size_t>(i) * np + j;
-        for (int t = 0; t < dim_; ++t) {
-          sc.pair_xq[t * n + k] = qs.xs_[t * qs.n_ + q[i]];
-          sc.pair_xp[t * n + k] = xs_[t * n_ + p[j]];
-        }
-      }
     simd::PairArgs pa;
     pa.n = static_cast<int>(n);
     pa.dim = dim_;

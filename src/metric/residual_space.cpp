@@ -3,12 +3,10 @@
 #include <algorithm>
 
 #include "pcct/core/errors.hpp"
+#include "metric/thin_tile.hpp"
 #include "simd/dispatch.hpp"
 
 namespace pcct {
-namespace {
-constexpr int kThinTile = 8;  // below this many points per query, evaluate pair-parallel
-}  // namespace
 
 ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n)
     : kernel_(std::move(kernel)),
@@ -72,24 +70,15 @@ void ResidualSpace::evaluate(const ResidualSpace& qs, Rows q, Rows p, double* ou
   for (int j = 0; j < np; ++j) sc.prows[j] = v_row(p[j]);
   tab.dot_tile(sc.qrows.data(), nq, sc.prows.data(), np, rank_pad_, sc.dots.data(), np);
 
-  if (np < kThinTile) {
-    // Few points per query: vectorise over all nq x np pairs instead of along each row.
+  if (np < detail::kThinTile) {
     const size_t n = static_cast<size_t>(nq) * np;
-    for (auto* v : {&sc.pair_xq, &sc.pair_xp}) if (v->size() < n * dim_) v->resize(n * dim_);
+    detail::gather_pair_coords(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc.pair_xq, sc.pair_xp);
     for (auto* v : {&sc.pair_pq, &sc.pair_pp, &sc.pair_out, &sc.pair_aux}) if (v->size() < n) v->resize(n);
-    for (int i = 0; i < nq; ++i) {
-      const index_t qr = q[i];
+    for (int i = 0; i < nq; ++i)
       for (int j = 0; j < np; ++j) {
-        const size_t k = static_cast<size_t>(i) * np + j;
-        const index_t pr = p[j];
-        for (int t = 0; t < dim_; ++t) {
-          sc.pair_xq[t * n + k] = qs.xs_[t * qs.n_ + qr];
-          sc.pair_xp[t * n + k] = xs_[t * n_ + pr];
-        }
-        sc.pair_pq[k] = qs.p_[qr];
-        sc.pair_pp[k] = p_[pr];
+        sc.pair_pq[static_cast<size_t>(i) * np + j] = qs.p_[q[i]];
+        sc.pair_pp[static_cast<size_t>(i) * np + j] = p_[p[j]];
       }
-    }
     simd::PairArgs pa;
     pa.n = static_cast<int>(n);
     pa.dim = dim_;

@@ -20,8 +20,9 @@ void fill_coords(ResidualSpace& s, MatrixView coords, const Kernel& k) {
   for (index_t i = 0; i < coords.rows; ++i)
     for (int t = 0; t < s.dim(); ++t) {
       const double x = coords(i, t) / k.lengthscale_of(t);
-      PCCT_REQUIRE(std::abs(x) <= 1e150, "coordinates divided by the lengthscale are too large for float64 "
-                                         "distances (", x, " at row ", i, ", column ", t, ")");
+      PCCT_REQUIRE(std::abs(x) <= detail::kMaxCoordinate,
+                   "coordinates divided by the lengthscale are too large for float64 distances (", x, " at row ", i,
+                   ", column ", t, ")");
       s.set_scaled_coord(i, t, x);
     }
 }
