@@ -1,6 +1,7 @@
 // Per-pair arithmetic shared by every ISA. Included by each tables_<isa>.cpp inside an
 // anonymous namespace after the ISA wrapper `S` is defined, so each translation unit gets
-// its own copy compiled with its own flags (no cross-ISA symbol sharing).
+// its own copy compiled with its own flags (no cross-ISA symbol sharing). The including file
+// provides <type_traits> (this file is inside a namespace).
 //
 // Determinism contract: every lane performs the same IEEE operations in the same order
 // as IsaScalar, with explicit fused multiply-adds, so results are bit-identical across
@@ -94,14 +95,23 @@ inline void residual_row_t(const pcct::simd::RowArgs& a) {
   }
 }
 
+// Calls f(KernelTag<kt>{}): a runtime kernel type selects the kernel-specialised template.
+template <pcct::KernelType KT>
+using KernelTag = std::integral_constant<pcct::KernelType, KT>;
+
+template <class F>
+inline void with_kernel_type(pcct::KernelType kt, F&& f) {
+  switch (kt) {
+    case pcct::KernelType::rbf: return f(KernelTag<pcct::KernelType::rbf>{});
+    case pcct::KernelType::matern12: return f(KernelTag<pcct::KernelType::matern12>{});
+    case pcct::KernelType::matern32: return f(KernelTag<pcct::KernelType::matern32>{});
+    case pcct::KernelType::matern52: return f(KernelTag<pcct::KernelType::matern52>{});
+  }
+}
+
 template <class S>
 inline void residual_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
-  switch (kt) {
-    case pcct::KernelType::rbf: return residual_row_t<S, pcct::KernelType::rbf>(a);
-    case pcct::KernelType::matern12: return residual_row_t<S, pcct::KernelType::matern12>(a);
-    case pcct::KernelType::matern32: return residual_row_t<S, pcct::KernelType::matern32>(a);
-    case pcct::KernelType::matern52: return residual_row_t<S, pcct::KernelType::matern52>(a);
-  }
+  with_kernel_type(kt, [&](auto kt_c) { residual_row_t<S, kt_c.value>(a); });
 }
 
 // Flat pair versions (same per-lane arithmetic as the row versions, so bit-identical).
@@ -135,12 +145,7 @@ inline void residual_pairs_t(const pcct::simd::PairArgs& a) {
 
 template <class S>
 inline void residual_pairs(pcct::KernelType kt, const pcct::simd::PairArgs& a) {
-  switch (kt) {
-    case pcct::KernelType::rbf: return residual_pairs_t<S, pcct::KernelType::rbf>(a);
-    case pcct::KernelType::matern12: return residual_pairs_t<S, pcct::KernelType::matern12>(a);
-    case pcct::KernelType::matern32: return residual_pairs_t<S, pcct::KernelType::matern32>(a);
-    case pcct::KernelType::matern52: return residual_pairs_t<S, pcct::KernelType::matern52>(a);
-  }
+  with_kernel_type(kt, [&](auto kt_c) { residual_pairs_t<S, kt_c.value>(a); });
 }
 
 template <class S>
@@ -168,12 +173,7 @@ inline void kernel_row_t(const pcct::simd::RowArgs& a) {
 
 template <class S>
 inline void kernel_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
-  switch (kt) {
-    case pcct::KernelType::rbf: return kernel_row_t<S, pcct::KernelType::rbf>(a);
-    case pcct::KernelType::matern12: return kernel_row_t<S, pcct::KernelType::matern12>(a);
-    case pcct::KernelType::matern32: return kernel_row_t<S, pcct::KernelType::matern32>(a);
-    case pcct::KernelType::matern52: return kernel_row_t<S, pcct::KernelType::matern52>(a);
-  }
+  with_kernel_type(kt, [&](auto kt_c) { kernel_row_t<S, kt_c.value>(a); });
 }
 
 template <class S, pcct::KernelType KT>
@@ -186,12 +186,7 @@ inline void kernel_values_t(double variance, const double* r2, int n, double* ou
 
 template <class S>
 inline void kernel_values(pcct::KernelType kt, double variance, const double* r2, int n, double* out) {
-  switch (kt) {
-    case pcct::KernelType::rbf: return kernel_values_t<S, pcct::KernelType::rbf>(variance, r2, n, out);
-    case pcct::KernelType::matern12: return kernel_values_t<S, pcct::KernelType::matern12>(variance, r2, n, out);
-    case pcct::KernelType::matern32: return kernel_values_t<S, pcct::KernelType::matern32>(variance, r2, n, out);
-    case pcct::KernelType::matern52: return kernel_values_t<S, pcct::KernelType::matern52>(variance, r2, n, out);
-  }
+  with_kernel_type(kt, [&](auto kt_c) { kernel_values_t<S, kt_c.value>(variance, r2, n, out); });
 }
 
 // Canonical dot product order (all ISAs): eight lane sums s_l = sum_t a[8t+l] b[8t+l]

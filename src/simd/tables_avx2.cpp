@@ -1,5 +1,6 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma; only called after a CPU check).
 #include <cstdint>
+#include <type_traits>
 
 #include "simd/dispatch.hpp"
 #include "simd/isa_avx2.hpp"

@@ -1,5 +1,6 @@
 // AVX-512 (F/DQ/VL) kernels (compiled with AVX-512 flags; only called after a CPU check).
 #include <cstdint>
+#include <type_traits>
 
 #include "simd/dispatch.hpp"
 #include "simd/isa_avx512.hpp"

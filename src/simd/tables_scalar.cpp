@@ -1,5 +1,6 @@
 // Portable reference kernels (no SIMD flags).
 #include <cstdint>
+#include <type_traits>
 
 #include "simd/dispatch.hpp"
 #include "simd/isa_scalar.hpp"
