@@ -1,6 +1,7 @@
 #include "pcct/knn/brute_force.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -38,6 +39,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   bool rows_are_ids = true;
   for (index_t r = 0; r < n && rows_are_ids; ++r) rows_are_ids = data.id(r) == r;
   const bool by_id = !rows_are_ids && static_cast<index_t>(row_of_id.size()) == n;
+  const bool id_ordered = rows_are_ids || by_id;  // column j of a tile starting at pb is id pb + j
   const index_t qtiles = (nq + kQueryTile - 1) / kQueryTile;
   // With few query tiles, also split the points into chunks (merged exactly afterwards).
   index_t chunks = 1;
@@ -63,7 +65,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
     const int nqt = static_cast<int>(std::min<index_t>(kQueryTile, nq - q0));
     const index_t p_begin = c * chunk_size;
     index_t p_end = std::min(n, p_begin + chunk_size);
-    if (params.predecessor && (rows_are_ids || by_id)) {
+    if (params.predecessor && id_ordered) {
       index_t max_id = 0;
       for (int i = 0; i < nqt; ++i) max_id = std::max(max_id, qids[q0 + i]);
       p_end = std::min(p_end, max_id);
@@ -78,20 +80,12 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
       for (int i = 0; i < nqt; ++i) {
         const double* row = sc.dist.data() + static_cast<size_t>(i) * kPointTile;
         TopK& h = heaps[i];
-        if (params.predecessor && !rows_are_ids && !by_id) {
-          const index_t qid = qids[q0 + i];
-          for (int j = 0; j < np; ++j)
-            if (data.id(pb + j) < qid && row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
-        } else if (by_id) {  // column j is id pb + j
-          int limit = np;
-          if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
-          for (int j = 0; j < limit; ++j)
-            if (row[j] <= h.bound()) h.push(row[j], pb + j);
-        } else {
-          int limit = np;
-          if (params.predecessor) limit = static_cast<int>(std::clamp<index_t>(qids[q0 + i] - pb, 0, np));
-          for (int j = 0; j < limit; ++j)
-            if (row[j] <= h.bound()) h.push(row[j], data.id(pb + j));
+        // Predecessor mode admits ids < qid: a prefix of the tile when columns are in id order.
+        const index_t qid = params.predecessor ? qids[q0 + i] : std::numeric_limits<index_t>::max();
+        const int limit = params.predecessor && id_ordered ? static_cast<int>(std::clamp<index_t>(qid - pb, 0, np)) : np;
+        for (int j = 0; j < limit; ++j) {
+          const index_t id = by_id ? pb + j : data.id(pb + j);
+          if (id < qid && row[j] <= h.bound()) h.push(row[j], id);
         }
         evals[static_cast<size_t>(c) * nq + q0 + i] += np;
       }

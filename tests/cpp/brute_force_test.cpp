@@ -132,6 +132,41 @@ TEST(BruteForce, BadParametersAreRejected) {
 namespace pcct {
 namespace {
 
+// brute_force_search over rows that are not in id order (as the cover tree's "auto" uses it):
+// with the id -> row map (scan in id order, stop at the query id) and without it (scan every
+// row, filter by id), against the index over the same points in id order.
+template <class Metric>
+void check_permuted_rows(const Metric& metric, const std::string& what) {
+  const auto& s = metric.space();
+  const index_t n = s.size();
+  std::vector<index_t> order(n);
+  for (index_t r = 0; r < n; ++r) order[r] = (r * 7919) % n;  // n is not a multiple of 7919
+  const auto perm = s.permuted(order);
+  std::vector<index_t> row_of_id(n), qrows(n), qids(n);
+  for (index_t r = 0; r < n; ++r) row_of_id[perm.id(r)] = r;
+  for (index_t i = 0; i < n; ++i) {
+    qids[i] = i;
+    qrows[i] = row_of_id[i];
+  }
+  BruteForceIndex<Metric> index(metric);
+  for (int k : {1, 5})
+    for (bool pred : {false, true})
+      for (int threads : {1, 3}) {
+        const KnnParams p{k, pred, threads};
+        const auto want = index.knn(QuerySet::all_points(), p);
+        const std::string tag = what + " k=" + std::to_string(k) + (pred ? " predecessor" : "");
+        expect_same(brute_force_search(perm, perm, qrows, qids, p, row_of_id), want, tag + " by id");
+        expect_same(brute_force_search(perm, perm, qrows, qids, p), want, tag + " filtered");
+      }
+}
+
+TEST(BruteForce, RowsNotInIdOrder) {
+  const index_t n = 700;  // several point tiles
+  const auto x = test::normal_matrix(n, 3, 23);
+  check_permuted_rows(EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3))), "euclid");
+  check_permuted_rows(ResidualMetric(residual_model(x, n, 3, 20)), "resid");
+}
+
 TEST(BruteForce, FewQueriesSplitPointsAndCountExactly) {
   // Few query tiles: points are split into chunks processed by different threads; answers and
   // per-query counters must still be exact and identical for every thread count.
