@@ -168,21 +168,14 @@ class BatchSearcher {
       cnt.pruned += nc - needed;
       if (needed) order_.push_back(static_cast<std::int32_t>(g - g0));
     }
-    if (nc > kRectangleAbove || a == v_.t.root) {  // the root: one tile, kept for the whole block
+    if (nc > kRectangleAbove || a == v_.t.root) {
       // A wide node (the root): one tile of every query by every child any of them needs;
       // the extra pairs are exact distances too, and offer()/open() filter what is admissible.
-      rows_.clear();
-      qidx_.clear();
-      cols_.clear();
-      for (std::int32_t o : order_) {
-        rows_.push_back(qrows[exp_[g0 + o].q]);
-        qidx_.push_back(exp_[g0 + o].q);
-      }
-      for (int j = 0; j < nc; ++j) {
-        bool any = false;
-        for (std::int32_t o : order_) any = any || (masks_[static_cast<size_t>(o) * words + (j >> 6)] >> (j & 63) & 1);
-        if (any) cols_.push_back(f + j);
-      }
+      any_.assign(words, 0);
+      for (std::int32_t o : order_)
+        for (int w = 0; w < words; ++w) any_[w] |= masks_[static_cast<size_t>(o) * words + w];
+      take_rows(order_.data(), order_.data() + order_.size(), qrows, g0);
+      take_cols(any_.data(), f, nc);
       if (!rows_.empty() && !cols_.empty()) evaluate_tile(qs, qids, predecessor, a, evals, cnt);
       return;
     }
@@ -195,38 +188,55 @@ class BatchSearcher {
       const std::uint64_t* m = masks_.data() + static_cast<size_t>(order_[r0]) * words;
       size_t r1 = r0 + 1;
       while (r1 < order_.size() && std::equal(m, m + words, masks_.data() + static_cast<size_t>(order_[r1]) * words)) ++r1;
-      rows_.clear();
-      qidx_.clear();
-      for (size_t r = r0; r < r1; ++r) {
-        const int i = exp_[g0 + order_[r]].q;
-        rows_.push_back(qrows[i]);
-        qidx_.push_back(i);
-      }
-      cols_.clear();
-      for (int j = 0; j < nc; ++j)
-        if (m[j >> 6] >> (j & 63) & 1) cols_.push_back(f + j);
+      take_rows(order_.data() + r0, order_.data() + r1, qrows, g0);
+      take_cols(m, f, nc);
       evaluate_tile(qs, qids, predecessor, a, evals, cnt);
       r0 = r1;
     }
   }
 
-  // Evaluates rows_ x cols_, offers every pair, then opens the children worth expanding.
+  // Tile rows: the queries of expansions exp_[g0 + o] for o in [first, last).
+  void take_rows(const std::int32_t* first, const std::int32_t* last, const index_t* qrows, size_t g0) {
+    rows_.clear();
+    qidx_.clear();
+    for (; first != last; ++first) {
+      const int i = exp_[g0 + *first].q;
+      rows_.push_back(qrows[i]);
+      qidx_.push_back(i);
+    }
+  }
+  // Tile columns: the children f + j whose bit j is set in mask.
+  void take_cols(const std::uint64_t* mask, std::int32_t f, int nc) {
+    cols_.clear();
+    for (int j = 0; j < nc; ++j)
+      if (mask[j >> 6] >> (j & 63) & 1) cols_.push_back(f + j);
+  }
+
+  // Evaluates rows_ x cols_ (children of a), offers every pair, then opens the children worth
+  // expanding.
   void evaluate_tile(const Space& qs, const index_t* qids, bool predecessor, std::int32_t a, std::int64_t* evals,
                      SearchCounters& cnt) {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
     const bool contiguous = cols_.back() - cols_.front() + 1 == ncol;
     const Rows cols = contiguous ? Rows::range(cols_.front(), ncol) : Rows::list(cols_.data(), ncol);
     tile(qs, nr, cols);
-    if (a == v_.t.root) {
-      root_tile(qids, predecessor, evals, cnt);
-      return;
-    }
+    // Each row is a different query (a node is expanded once per query), so offering every row
+    // before opening any sees the same k-th distances as offering and opening row by row.
     for (int r = 0; r < nr; ++r) {
       const int i = qidx_[r];
       evals[i] += ncol;
       const double* dr = dist_.data() + static_cast<size_t>(r) * ncol;
-      const double* ar = aux_.data() + static_cast<size_t>(r) * ncol;
       for (int j = 0; j < ncol; ++j) offer(i, static_cast<std::int32_t>(cols_[j]), dr[j], qids[i], predecessor);
+    }
+    for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
+    if (a == v_.t.root) {
+      keep_root_tile(qids, predecessor);
+      return;
+    }
+    for (int r = 0; r < nr; ++r) {
+      const int i = qidx_[r];
+      const double* dr = dist_.data() + static_cast<size_t>(r) * ncol;
+      const double* ar = aux_.data() + static_cast<size_t>(r) * ncol;
       Frontier& fr = frontier_[i];
       for (int j = 0; j < ncol; ++j) {
         const auto c = static_cast<std::int32_t>(cols_[j]);
@@ -235,12 +245,12 @@ class BatchSearcher {
         if (open(i, c, dr[j], ar[j], cnt, e)) fr.push(e);
       }
     }
-    for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
   }
 
-  // The root's children: offered to every query, then ordered (not opened) for its frontier;
-  // entries are made when popped, so the ~2k children of the root cost two linear passes.
-  void root_tile(const index_t* qids, bool predecessor, std::int64_t* evals, SearchCounters& cnt) {
+  // The root's children (already offered): kept for the block and ordered, not opened, for
+  // each query's frontier; entries are made when popped, so the ~2k children of the root cost
+  // two linear passes.
+  void keep_root_tile(const index_t* qids, bool predecessor) {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
     top_d_.swap(dist_);
     top_a_.swap(aux_);
@@ -251,9 +261,7 @@ class BatchSearcher {
     bucket_count_.resize(kBuckets + 1);
     for (int r = 0; r < nr; ++r) {
       const int i = qidx_[r];
-      evals[i] += ncol;
       const double* dr = top_d_.data() + static_cast<size_t>(r) * ncol;
-      for (int j = 0; j < ncol; ++j) offer(i, static_cast<std::int32_t>(cols_[j]), dr[j], qids[i], predecessor);
       Frontier& fr = frontier_[i];
       fr.td = dr;
       fr.ta = top_a_.data() + static_cast<size_t>(r) * ncol;
@@ -279,7 +287,6 @@ class BatchSearcher {
       for (int j = 0; j < ncol; ++j)
         if (keep(j)) fr.order[bucket_count_[bucket(j)]++] = j;
     }
-    for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
   }
 
   // Stable counting sort of exp_ by node (expansions are generated in query order, so each
@@ -319,7 +326,6 @@ class BatchSearcher {
     const double* rad = nullptr;      // tile column -> subtree radius
     std::vector<Entry> heap;
 
-    bool empty() const { return cursor == order.size() && heap.empty(); }
     Entry top_entry(std::int32_t j) const {
       return Entry{td[j] - rad[j], td[j], ta[j], static_cast<std::int32_t>(cols[j])};
     }
@@ -361,7 +367,7 @@ class BatchSearcher {
   std::vector<Expansion> exp_;
   std::vector<index_t> rows_, cols_;
   std::vector<int> qidx_;
-  std::vector<std::uint64_t> masks_;
+  std::vector<std::uint64_t> masks_, any_;
   std::vector<std::pair<std::uint64_t, std::int32_t>> keyed_;
   std::vector<std::int32_t> order_;
   std::vector<double> dist_, aux_;
