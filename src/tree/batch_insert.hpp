@@ -91,10 +91,7 @@ class BatchInserter {
       const size_t b1 = std::min(batch.size(), b0 + kChunk);
       search_chunk(batch, b0, b1, scratch_[tid]);
     });
-    for (auto& sc : scratch_) {
-      stats.distance_evaluations += sc.evaluations;
-      sc.evaluations = 0;
-    }
+    collect_evaluations(stats);
   }
 
   void search_chunk(std::span<const std::int32_t> batch, size_t b0, size_t b1, Scratch& sc) {
@@ -116,7 +113,7 @@ class BatchInserter {
     for (int i = 0; i < n; ++i) {
       const double d = sc.dist[i];
       found_[b0 + i] = Found{scale.level_of(d), d, root};
-      if (expand(sc.queries[i], root, d, aux_at(sc, i), found_[b0 + i].level)) sc.pts.push_back(i);
+      if (expand(sc.queries[i], root, d, sc.aux[i], found_[b0 + i].level)) sc.pts.push_back(i);
     }
     if (!sc.pts.empty()) sc.groups.push_back(Group{root, 0, sc.pts.size()});
     // Next layers: children of every expanded node, for the points that expanded it.
@@ -127,11 +124,11 @@ class BatchInserter {
         sc.kids.clear();
         for (std::int32_t c = t_.first_child[g.node]; c >= 0; c = t_.next_sibling[c]) sc.kids.push_back(c);
         const int np = static_cast<int>(g.end - g.begin);
+        sc.group_rows.resize(np);
+        for (int i = 0; i < np; ++i) sc.group_rows[i] = sc.rows[sc.pts[g.begin + i]];
         for (size_t k0 = 0; k0 < sc.kids.size(); k0 += kSlice) {
           const int nk = static_cast<int>(std::min<size_t>(kSlice, sc.kids.size() - k0));
           ensure(sc, np, nk);
-          sc.group_rows.resize(np);
-          for (int i = 0; i < np; ++i) sc.group_rows[i] = sc.rows[sc.pts[g.begin + i]];
           s_.evaluate(s_, Rows::list(sc.group_rows.data(), np), Rows::list(sc.kids.data() + k0, nk), sc.dist.data(),
                       sc.aux.data(), nk, sc.space);
           sc.evaluations += static_cast<std::int64_t>(np) * nk;
@@ -201,10 +198,7 @@ class BatchInserter {
           }
       }
     });
-    for (auto& sc : scratch_) {
-      stats.distance_evaluations += sc.evaluations;
-      sc.evaluations = 0;
-    }
+    collect_evaluations(stats);
     // Lexicographically-first MIS: a point wins unless an earlier winner conflicts with it.
     flat_edges_.clear();
     for (const auto& list : edges_) flat_edges_.insert(flat_edges_.end(), list.begin(), list.end());
@@ -256,10 +250,7 @@ class BatchInserter {
       sc.evaluations += na;
       for (int j = 0; j < na; ++j) chain_[offset_[i] + j] = {sc.dist[j], sc.aux[j]};
     });
-    for (auto& sc : scratch_) {
-      stats.distance_evaluations += sc.evaluations;
-      sc.evaluations = 0;
-    }
+    collect_evaluations(stats);
     for (size_t i = 0; i < added_.size(); ++i) {
       const std::int32_t x = added_[i];
       size_t j = offset_[i];
@@ -275,7 +266,12 @@ class BatchInserter {
       sc.aux.resize(need);
     }
   }
-  static double aux_at(const Scratch& sc, int i) { return sc.aux[i]; }
+  void collect_evaluations(BuildStats& stats) {
+    for (auto& sc : scratch_) {
+      stats.distance_evaluations += sc.evaluations;
+      sc.evaluations = 0;
+    }
+  }
 
   DynamicTree<Space>& t_;
   const Space& s_;
