@@ -246,6 +246,33 @@ TEST(CoverTree, NewCoordinateQueriesMatchBruteForce) {
   expect_same(et.knn(qs, KnnParams{7, false, 2}), eb.knn(qs, KnnParams{7, false, 2}), "euclid coords");
 }
 
+TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
+  // "auto" keeps the tree's answers for a sample of the queries and searches the rest with the
+  // tree where the sample shows it is cheaper (k = 4 here), and runs the brute force otherwise
+  // (k = 700: k > N / 8). Either way the answer is the brute force's, bit for bit.
+  const index_t n = 5000;
+  const auto x = points(Shape::gaussian, n, 2, 33);
+  EuclideanMetric m(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
+  CoverTreeParams params;
+  params.auto_brute = true;
+  CoverTreeIndex<EuclideanMetric> tree(m, params);
+  BruteForceIndex<EuclideanMetric> brute(m);
+  for (bool pred : {false, true})
+    for (int k : {4, 700}) {
+      const KnnParams p{k, pred, 2};
+      const auto a = tree.knn(QuerySet::all_points(), p);
+      const auto b = brute.knn(QuerySet::all_points(), p);
+      const std::string what = "auto k=" + std::to_string(k) + (pred ? " predecessor" : "");
+      expect_same(a, b, what);
+      if (k == 4) {
+        EXPECT_LT(a.stats.distance_evaluations * 10, b.stats.distance_evaluations) << what << ": the tree answered";
+        EXPECT_FALSE(a.stats.evaluations_by_level.empty()) << what;
+      } else {
+        EXPECT_EQ(a.stats.evaluations_per_query, b.stats.evaluations_per_query) << what << ": the brute force answered";
+      }
+    }
+}
+
 TEST(CoverTree, RejectsBadParameters) {
   const auto x = points(Shape::gaussian, 20, 2, 1);
   EuclideanMetric m(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 20, 2)));
