@@ -103,16 +103,10 @@ def cmd_knn(args) -> int:
     progress.say(f"querying {total} points (k={args.k}, predecessor={args.predecessor})")
     if queries is None:
         queries = np.arange(total, dtype=np.int64)
-    chunk = max(1024, total // 20)
-    ids, dists = [], []
-    for start in range(0, total, chunk):
-        i, d = index.knn(args.k, queries[start:start + chunk], predecessor_mode=args.predecessor)
-        ids.append(i)
-        dists.append(d)
-        progress.update(min(start + chunk, total), total)
-    write_array(args.out, np.vstack(ids), "--out")
+    ids, dists, _, _, _ = bench.run_queries(index, queries, args.k, args.predecessor, args.threads, progress)
+    write_array(args.out, ids, "--out")
     if args.distances:
-        write_array(args.distances, np.vstack(dists), "--distances")
+        write_array(args.distances, dists, "--distances")
     progress.say(f"wrote {args.out}" + (f" and {args.distances}" if args.distances else ""))
     return 0
 
