@@ -8,14 +8,13 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
-
-#include <functional>
 
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
@@ -137,6 +136,12 @@ nb::dict validation_dict(const pcct::CoverTreeValidation& v) {
   d["nodes"] = v.nodes;
   d["distance_evaluations"] = v.distance_evaluations;
   return d;
+}
+
+// Points inserted into a Euclidean index: coordinates only.
+pcct::EuclideanSpace euclidean_points(const F64Matrix& coords, const std::optional<F64Matrix>& v) {
+  PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
+  return pcct::EuclideanSpace::from_coords(view(coords), "points");
 }
 
 template <class Metric>
@@ -296,8 +301,7 @@ NB_MODULE(_core, m) {
         }
         return wrap_tree<pcct::EuclideanMetric>(
             tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
-              PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
-              return pcct::EuclideanSpace::from_coords(view(c), "points");
+              return euclidean_points(c, v);
             });
       },
       "coords"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
@@ -314,24 +318,18 @@ NB_MODULE(_core, m) {
         out.index = kd;
         auto lock = out.lock;
         out.validate = [kd, lock](int) {
-          std::vector<std::string> problems;
+          pcct::CoverTreeValidation v;
           {
             nb::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> guard(*lock);
-            problems = kd->validate();
+            v.problems = kd->validate();
           }
-          nb::dict d;
-          d["ok"] = problems.empty();
-          nb::list l;
-          for (const auto& p : problems) l.append(p);
-          d["problems"] = l;
-          d["nodes"] = kd->size();
-          d["distance_evaluations"] = 0;
-          return d;
+          v.ok = v.problems.empty();
+          v.nodes = kd->size();
+          return validation_dict(v);
         };
         out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
-          PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
-          auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
+          auto pts = euclidean_points(c, v);
           nb::gil_scoped_release release;
           std::unique_lock<std::shared_mutex> guard(*lock);
           kd->insert(pts);
