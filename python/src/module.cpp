@@ -68,6 +68,7 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
       s.queries ? static_cast<double>(s.distance_evaluations) / static_cast<double>(s.queries) : 0.0;
   d["nodes_visited"] = s.nodes_visited;
   d["subtrees_pruned"] = s.subtrees_pruned;
+  d["brute_force_queries"] = s.brute_force_queries;
   nb::dict by_level;
   for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
   d["evaluations_by_level"] = by_level;

@@ -209,6 +209,7 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 // and hence the order of work and every counter, do not depend on the thread count.
 constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
+constexpr index_t kMinBlocks = 4;
 // "auto": queries sampled to decide between the tree and the brute force, and the measured cost
 // of one tree evaluation in brute-force evaluations (gold: ~28 M/s against ~85 M/s).
 constexpr index_t kAutoSample = 64;
@@ -224,69 +225,75 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   const std::vector<index_t> rows = q.rows_in(im.row_of_id);
 
   // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
-  // small N or large k, or when a sample of the queries shows the tree would evaluate more
-  // than 1/kTreeCostRatio of the points the brute force scans (docs/tree.md, "auto").
+  // small N or large k; otherwise a sample of the queries runs on the tree, and each other
+  // query goes to the brute force when it would scan fewer points than kTreeCostRatio x the
+  // sample's mean tree evaluations (docs/tree.md, "auto"). In predecessor mode query i scans
+  // only ids < i, so early ids go to the brute force and late ones to the tree.
   if (im.params.auto_brute) {
-    bool brute = size() <= 2048 || params.k * 8 > size();
-    if (!brute && nq >= 4 * kAutoSample) {
-      std::vector<index_t> srows(kAutoSample), sids(kAutoSample), spos(kAutoSample);
+    if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
+    if (nq >= 4 * kAutoSample) {
+      Part sample;
+      std::vector<index_t> srows(kAutoSample), sids(kAutoSample);
       for (index_t j = 0; j < kAutoSample; ++j) {
-        spos[j] = j * nq / kAutoSample;
-        srows[j] = rows[spos[j]];
-        sids[j] = q.ids[spos[j]];
+        sample.pos.push_back(j * nq / kAutoSample);
+        srows[j] = rows[sample.pos[j]];
+        sids[j] = q.ids[sample.pos[j]];
       }
-      KnnResult sample = tree_search(qs, srows, sids, params);
-      double scanned = 0;  // points the brute force would scan per query
-      for (index_t i = 0; i < nq; ++i) scanned += params.predecessor ? static_cast<double>(q.ids[i]) : size();
-      brute = kTreeCostRatio * sample.stats.distance_evaluations / kAutoSample >= scanned / nq;
-      if (!brute) return merge_sample(qs, rows, q.ids, params, spos, std::move(sample));
-    }
-    if (brute) {
-      // The original-order points (the metric's own, shared with the model) stream through the
-      // brute force faster than tree order; after an insert they lack the new points.
-      const Space& orig = im.metric.space();
-      if (orig.size() == size()) {
-        const Space& oqs = q.external ? *q.external : orig;
-        std::vector<index_t> orows(nq);
-        for (index_t i = 0; i < nq; ++i) orows[i] = q.external ? i : q.ids[i];
-        return brute_force_search(orig, oqs, orows, q.ids, params);
+      sample.result = tree_search(qs, srows, sids, params);
+      const double tree_cost = kTreeCostRatio * sample.result.stats.distance_evaluations / kAutoSample;
+      std::vector<char> sampled(nq, 0);
+      for (index_t p : sample.pos) sampled[p] = 1;
+      Part brute, tree;
+      std::vector<index_t> brows, bids, trows, tids;
+      for (index_t i = 0; i < nq; ++i) {
+        if (sampled[i]) continue;
+        const double scanned = params.predecessor ? static_cast<double>(q.ids[i]) : static_cast<double>(size());
+        const bool to_brute = scanned <= tree_cost;
+        (to_brute ? brute : tree).pos.push_back(i);
+        (to_brute ? brows : trows).push_back(rows[i]);
+        (to_brute ? bids : tids).push_back(q.ids[i]);
       }
-      return brute_force_search(im.space, qs, rows, q.ids, params, im.row_of_id);
+      if (!brows.empty()) brute.result = brute_search(qs, brows, bids, params);
+      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params);
+      return merge_parts(nq, static_cast<int>(params.k), {&sample, &brute, &tree});
     }
   }
   return tree_search(qs, rows, q.ids, params);
 }
 
-// The tree answers the queries the sample did not, and the sample's answers are kept.
+// The brute force over the queries rows/ids (dataset ids of rows in tree order).
 template <class Metric>
-KnnResult CoverTreeIndex<Metric>::merge_sample(const typename Metric::Space& qs, const std::vector<index_t>& rows,
-                                               const std::vector<index_t>& ids, const KnnParams& params,
-                                               const std::vector<index_t>& spos, KnnResult sample) const {
-  const index_t nq = static_cast<index_t>(rows.size());
-  std::vector<char> sampled(nq, 0);
-  for (index_t p : spos) sampled[p] = 1;
-  std::vector<index_t> rrows, rids, rpos;
-  for (index_t i = 0; i < nq; ++i)
-    if (!sampled[i]) {
-      rrows.push_back(rows[i]);
-      rids.push_back(ids[i]);
-      rpos.push_back(i);
-    }
-  const KnnResult rest = tree_search(qs, rrows, rids, params);
-  const int k = static_cast<int>(params.k);
+KnnResult CoverTreeIndex<Metric>::brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                                               const std::vector<index_t>& ids, const KnnParams& params) const {
+  const auto& im = *impl_;
+  // The original-order points (the metric's own, shared with the model) stream through the
+  // brute force faster than tree order; after an insert they lack the new points.
+  const auto& orig = im.metric.space();
+  const bool external = &qs != &im.space;
+  if (orig.size() != size()) return brute_force_search(im.space, qs, rows, ids, params, im.row_of_id);
+  if (external) return brute_force_search(orig, qs, rows, ids, params);
+  return brute_force_search(orig, orig, ids, ids, params);  // dataset query: its row in orig is its id
+}
+
+// One answer from the parts that answered disjoint subsets of the queries (part.pos[j] is the
+// position of the part's query j).
+template <class Metric>
+KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initializer_list<const Part*> parts) {
   KnnResult res = make_result(nq, k);
   std::map<int, std::int64_t, std::greater<>> by_level;
-  for (const KnnResult* part : {static_cast<const KnnResult*>(&sample), &rest}) {
-    const auto& pos = part == &sample ? spos : rpos;
-    for (size_t j = 0; j < pos.size(); ++j) {
-      std::copy_n(part->ids.data() + j * k, k, res.ids.data() + pos[j] * k);
-      std::copy_n(part->distances.data() + j * k, k, res.distances.data() + pos[j] * k);
-      res.stats.evaluations_per_query[pos[j]] = part->stats.evaluations_per_query[j];
+  for (const Part* part : parts) {
+    const KnnResult& r = part->result;
+    for (size_t j = 0; j < part->pos.size(); ++j) {
+      const auto at = static_cast<size_t>(part->pos[j]) * k;
+      std::copy_n(r.ids.data() + j * k, k, res.ids.data() + at);
+      std::copy_n(r.distances.data() + j * k, k, res.distances.data() + at);
+      res.stats.evaluations_per_query[part->pos[j]] = r.stats.evaluations_per_query[j];
     }
-    res.stats.distance_evaluations += part->stats.distance_evaluations;
-    res.stats.nodes_visited += part->stats.nodes_visited;
-    res.stats.subtrees_pruned += part->stats.subtrees_pruned;
-    for (auto [level, count] : part->stats.evaluations_by_level) by_level[level] += count;
+    res.stats.distance_evaluations += r.stats.distance_evaluations;
+    res.stats.nodes_visited += r.stats.nodes_visited;
+    res.stats.subtrees_pruned += r.stats.subtrees_pruned;
+    res.stats.brute_force_queries += r.stats.brute_force_queries;
+    for (auto [level, count] : r.stats.evaluations_by_level) by_level[level] += count;
   }
   res.stats.evaluations_by_level.assign(by_level.begin(), by_level.end());
   return res;
@@ -305,7 +312,10 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   const int threads = resolve_threads(params.n_threads);
   // Where pruning fails a query's frontier can hold ~N entries of 32 bytes: bound a block's
   // frontiers to ~kFrontierBudget bytes (only large N lowers the block below kQueryBlock).
-  const index_t block = std::clamp<index_t>(kFrontierBudget / (32 * std::max<index_t>(1, size())), 8, kQueryBlock);
+  // Small calls (the 64 queries "auto" samples) still get kMinBlocks blocks to share among
+  // threads; the block size depends on the call alone, never on the thread count.
+  const index_t max_block = std::clamp<index_t>(kFrontierBudget / (32 * std::max<index_t>(1, size())), 8, kQueryBlock);
+  const index_t block = std::clamp<index_t>((nq + kMinBlocks - 1) / kMinBlocks, 8, max_block);
   // Blocks of spatially close queries share more of the tree: order dataset queries by the
   // depth-first rank of their node (new points keep their order).
   std::vector<index_t> order(nq);

@@ -247,9 +247,9 @@ TEST(CoverTree, NewCoordinateQueriesMatchBruteForce) {
 }
 
 TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
-  // "auto" keeps the tree's answers for a sample of the queries and searches the rest with the
-  // tree where the sample shows it is cheaper (k = 4 here), and runs the brute force otherwise
-  // (k = 700: k > N / 8). Either way the answer is the brute force's, bit for bit.
+  // "auto" keeps the tree's answers for a sample of the queries and sends each other query to
+  // the engine the sample shows is cheaper for it (k = 4 here), or runs the brute force for
+  // the whole call (k = 700: k > N / 8). Either way the answer is the brute force's, bit for bit.
   const index_t n = 5000;
   const auto x = points(Shape::gaussian, n, 2, 33);
   EuclideanMetric m(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
@@ -267,10 +267,31 @@ TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
       if (k == 4) {
         EXPECT_LT(a.stats.distance_evaluations * 10, b.stats.distance_evaluations) << what << ": the tree answered";
         EXPECT_FALSE(a.stats.evaluations_by_level.empty()) << what;
+        // Predecessor mode splits the call: the first ids scan fewer points than 3 x the
+        // tree's evaluations per query, so the brute force answers them; the rest go to the tree.
+        if (pred) {
+          EXPECT_GT(a.stats.brute_force_queries, 20) << what;
+          EXPECT_LT(a.stats.brute_force_queries, n / 10) << what;
+        } else {
+          EXPECT_EQ(a.stats.brute_force_queries, 0) << what;
+        }
       } else {
+        EXPECT_EQ(a.stats.brute_force_queries, n) << what;
         EXPECT_EQ(a.stats.evaluations_per_query, b.stats.evaluations_per_query) << what << ": the brute force answered";
       }
     }
+  // After an insert the brute-force part scans the tree-ordered points by id; coordinate
+  // queries take the brute force's new-point path.
+  const index_t n0 = 4000;
+  CoverTreeIndex<EuclideanMetric> grown(
+      EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n0, 2))), params);
+  grown.insert(EuclideanSpace::from_coords(MatrixView::row_major(x.data() + 2 * n0, n - n0, 2)));
+  const auto a = grown.knn(QuerySet::all_points(), KnnParams{4, true, 2});
+  expect_same(a, brute.knn(QuerySet::all_points(), KnnParams{4, true, 2}), "auto after insert, predecessor");
+  EXPECT_GT(a.stats.brute_force_queries, 20);
+  const auto qx = points(Shape::gaussian, 300, 2, 34);
+  const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 2));
+  expect_same(grown.knn(qc, KnnParams{700, false, 2}), brute.knn(qc, KnnParams{700, false, 2}), "auto coords k=700");
 }
 
 TEST(CoverTree, RejectsBadParameters) {

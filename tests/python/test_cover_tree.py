@@ -123,6 +123,7 @@ def test_stats_and_algorithms():
     tree.knn(5)
     s = tree.last_stats
     assert s["queries"] == 3000 and s["nodes_visited"] > 0 and s["subtrees_pruned"] > 0
+    assert s["brute_force_queries"] == 0
     assert s["distance_evaluations_per_query"] < 3000
     assert pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
     with pytest.raises(ValueError, match="needs a tree index"):
@@ -144,6 +145,8 @@ def test_auto_picks_by_the_documented_rules():
         ids, dist = auto.knn(10, predecessor_mode=pred)
         ref = pcct.brute_force_knn(model, 10, predecessor_mode=pred)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+        if pred:  # the first ids scan fewer points than the tree would evaluate: brute force
+            assert 0 < auto.last_stats["brute_force_queries"] < 3000
     for bad in (1.0, 1.001, float("nan")):
         with pytest.raises(ValueError, match="base must be >= 1.01"):
             pcct.cover_tree(model, base=bad)

@@ -16,6 +16,7 @@
 ///
 /// Threading guarantees: knn() and validate() are const and may run concurrently;
 /// insert() must not run concurrently with anything else.
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,9 +87,13 @@ class CoverTreeIndex final : public Index {
  private:
   KnnResult tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                         const std::vector<index_t>& ids, const KnnParams& params) const;
-  KnnResult merge_sample(const typename Metric::Space& qs, const std::vector<index_t>& rows,
-                         const std::vector<index_t>& ids, const KnnParams& params, const std::vector<index_t>& spos,
-                         KnnResult sample) const;
+  KnnResult brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                         const std::vector<index_t>& ids, const KnnParams& params) const;
+  struct Part {  // the answers of a subset of a call's queries: query j of result is call query pos[j]
+    std::vector<index_t> pos;
+    KnnResult result;
+  };
+  static KnnResult merge_parts(index_t nq, int k, std::initializer_list<const Part*> parts);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
