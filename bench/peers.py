@@ -128,6 +128,8 @@ def predecessor(sc, repeats, results):
     for name, algo in (("pcct auto", "auto"), ("pcct cover tree", "tree")):
         index = pcct.cover_tree(model, algorithm=algo)
         t, _, (i, d) = median_time(lambda: index.knn(w.k, predecessor_mode=True), repeats)
+        if algo == "auto":  # auto splits the call: early ids to the brute force, the rest to the tree
+            name += f" ({index.last_stats['brute_force_queries']:,} queries by the brute force)"
         tab.add(name, t, len(w.coords) / t, index.last_stats["distance_evaluations_per_query"], recall(i, d, ib, db))
     tab.add("pcct brute force", t_b, len(w.coords) / t_b, brute.last_stats["distance_evaluations_per_query"], 1.0)
     results["predecessor"] = tab.rows
