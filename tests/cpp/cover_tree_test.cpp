@@ -154,20 +154,30 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   const auto ind = test::first_ids(n, 64, 7);
   auto model = std::make_shared<ResidualModel>(
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 64, 1}));
-  KnnResult first;
+  KnnResult first, first_auto;
   CoverTreeBuildInfo info;
   for (int threads : {1, 2, 4}) {
     CoverTreeParams p;
     p.n_threads = threads;
     CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
     auto r = tree.knn(QuerySet::all_points(), KnnParams{10, false, threads});
+    // "auto" in predecessor mode splits the call between the brute force and the tree.
+    p.auto_brute = true;
+    CoverTreeIndex<ResidualMetric> auto_index(ResidualMetric(model), p);
+    auto ra = auto_index.knn(QuerySet::all_points(), KnnParams{10, true, threads});
+    EXPECT_GT(ra.stats.brute_force_queries, 0);
+    EXPECT_LT(ra.stats.brute_force_queries, n);
     const auto& bi = tree.build_info();
     if (threads == 1) {
       first = r;
+      first_auto = ra;
       info = bi;
       continue;
     }
     expect_same(r, first, "threads=" + std::to_string(threads));
+    expect_same(ra, first_auto, "auto, threads=" + std::to_string(threads));
+    EXPECT_EQ(ra.stats.evaluations_per_query, first_auto.stats.evaluations_per_query);
+    EXPECT_EQ(ra.stats.brute_force_queries, first_auto.stats.brute_force_queries);
     EXPECT_EQ(r.stats.distance_evaluations, first.stats.distance_evaluations);
     EXPECT_EQ(bi.distance_evaluations, info.distance_evaluations);
     EXPECT_EQ(bi.rounds, info.rounds);
