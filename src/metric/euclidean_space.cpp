@@ -22,7 +22,7 @@ EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) 
   return s;
 }
 
-EuclideanSpace EuclideanSpace::permuted(std::span<const index_t> order) const {
+EuclideanSpace EuclideanSpace::permuted(std::span<const index_t> order, int /*n_threads*/) const {
   EuclideanSpace s;
   s.n_ = static_cast<index_t>(order.size());
   s.dim_ = dim_;

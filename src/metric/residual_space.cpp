@@ -2,32 +2,44 @@
 
 #include <algorithm>
 
+#include "core/parallel.hpp"
 #include "pcct/core/errors.hpp"
 #include "metric/thin_tile.hpp"
 #include "simd/dispatch.hpp"
 
 namespace pcct {
 
-ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n)
+namespace {
+constexpr index_t kCopyRows = 2048;  // rows per parallel item when filling or copying V
+}
+
+ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n, int n_threads)
     : kernel_(std::move(kernel)),
       n_(n),
       dim_(dim),
       rank_(rank),
       rank_pad_((rank + 7) / 8 * 8),
-      v_(static_cast<size_t>(n) * ((rank + 7) / 8 * 8), 0.0),
+      v_(static_cast<size_t>(n) * rank_pad_),  // not zeroed by the allocator: zeroed below
       xs_(static_cast<size_t>(n) * dim, 0.0),
       p_(n, 1.0),
-      ids_(n, -1) {}
+      ids_(n, -1) {
+  parallel_for((n + kCopyRows - 1) / kCopyRows, resolve_threads(n_threads), [&](index_t b, int) {
+    const index_t r0 = b * kCopyRows, r1 = std::min(n, r0 + kCopyRows);
+    std::fill(v_.data() + r0 * rank_pad_, v_.data() + r1 * rank_pad_, 0.0);
+  });
+}
 
-ResidualSpace ResidualSpace::permuted(std::span<const index_t> order) const {
-  ResidualSpace s(kernel_, dim_, rank_, static_cast<index_t>(order.size()));
-  for (index_t r = 0; r < s.n_; ++r) {
-    const index_t src = order[r];
-    std::copy_n(v_row(src), rank_pad_, s.v_row_mut(r));
-    for (int t = 0; t < dim_; ++t) s.xs_[t * s.n_ + r] = xs_[t * n_ + src];
-    s.p_[r] = p_[src];
-    s.ids_[r] = ids_[src];
-  }
+ResidualSpace ResidualSpace::permuted(std::span<const index_t> order, int n_threads) const {
+  ResidualSpace s(kernel_, dim_, rank_, static_cast<index_t>(order.size()), n_threads);
+  parallel_for((s.n_ + kCopyRows - 1) / kCopyRows, resolve_threads(n_threads), [&](index_t b, int) {
+    for (index_t r = b * kCopyRows; r < std::min(s.n_, (b + 1) * kCopyRows); ++r) {
+      const index_t src = order[r];
+      std::copy_n(v_row(src), rank_pad_, s.v_row_mut(r));
+      for (int t = 0; t < dim_; ++t) s.xs_[t * s.n_ + r] = xs_[t * n_ + src];
+      s.p_[r] = p_[src];
+      s.ids_[r] = ids_[src];
+    }
+  });
   return s;
 }
 

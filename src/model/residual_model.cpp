@@ -57,7 +57,7 @@ ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kern
     model.inducing_[j] = id;
   }
 
-  model.space_ = ResidualSpace(kernel, dim, m, n);
+  model.space_ = ResidualSpace(kernel, dim, m, n, n_threads);
   fill_coords(model.space_, coords, kernel);
   for (index_t i = 0; i < n; ++i) model.space_.set_id(i, i);
 
@@ -125,7 +125,7 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
   PCCT_REQUIRE(coords.cols == dim(), what, " have ", coords.cols, " columns but the model has dimension ", dim());
   PCCT_REQUIRE(coords.rows > 0, what, " has no rows");
   detail::require_finite(coords, what);
-  ResidualSpace s(kernel(), dim(), rank(), coords.rows);
+  ResidualSpace s(kernel(), dim(), rank(), coords.rows, n_threads);
   fill_coords(s, coords, kernel());
   fill_factor_rows(s, n_threads);
   return s;

@@ -105,7 +105,7 @@ struct CoverTreeIndex<Metric>::Impl {
     const std::vector<std::int32_t> bfs = tree::breadth_first_order(t);
     t = tree::renumber(t, bfs);
     std::vector<index_t> perm(bfs.begin(), bfs.end());
-    Space new_space = build.permuted(perm);
+    Space new_space = build.permuted(perm, threads);
     auto new_bounds = std::make_unique<PruneBounds<Space>>(new_space);
     auto new_layout = tree::make_layout(t, new_space, *new_bounds);
     std::vector<index_t> new_row_of_id(n, -1);

@@ -32,7 +32,8 @@ class EuclideanSpace {
   const double* soa() const { return xs_.data(); }
 
   /// Copy with rows reordered: row r of the result is row order[r] of this space.
-  EuclideanSpace permuted(std::span<const index_t> order) const;
+  /// Rows order[0], order[1], ... of this space (small: copied on one thread whatever n_threads).
+  EuclideanSpace permuted(std::span<const index_t> order, int n_threads = 1) const;
   /// Same space with all ids set to -1 (used for external query points).
   void mark_external();
   /// Appends points (ids continue from `first_id`).
