@@ -140,8 +140,9 @@ nb::dict validation_dict(const pcct::CoverTreeValidation& v) {
 }
 
 // Points inserted into a Euclidean index: coordinates only.
-pcct::EuclideanSpace euclidean_points(const F64Matrix& coords, const std::optional<F64Matrix>& v) {
-  PCCT_REQUIRE(!v, "v_matrix/p_diag only apply to the residual-correlation metric");
+pcct::EuclideanSpace euclidean_points(const F64Matrix& coords, const std::optional<F64Matrix>& v,
+                                      const std::optional<F64Vector>& p) {
+  PCCT_REQUIRE(!v && !p, "v_matrix/p_diag only apply to the residual-correlation metric");
   return pcct::EuclideanSpace::from_coords(view(coords), "points");
 }
 
@@ -301,8 +302,8 @@ NB_MODULE(_core, m) {
               pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, auto_brute));
         }
         return wrap_tree<pcct::EuclideanMetric>(
-            tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
-              return euclidean_points(c, v);
+            tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
+              return euclidean_points(c, v, p);
             });
       },
       "coords"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
@@ -329,8 +330,8 @@ NB_MODULE(_core, m) {
           v.nodes = kd->size();
           return validation_dict(v);
         };
-        out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector>, int) {
-          auto pts = euclidean_points(c, v);
+        out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
+          auto pts = euclidean_points(c, v, p);
           nb::gil_scoped_release release;
           std::unique_lock<std::shared_mutex> guard(*lock);
           kd->insert(pts);

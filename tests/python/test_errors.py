@@ -131,6 +131,10 @@ def test_bad_dtypes_and_arguments():
     raises(ValueError, "v_matrix and p_diag must be given together", pcct.cover_tree, X, RBF, v_matrix=np.ones((50, 2)))
     raises(ValueError, "need a kernel", pcct.cover_tree, X, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
     raises(ValueError, "unknown kernel", pcct.kernels.kernel_from_name, "cosine")
+    for algorithm in ("tree", "kdtree"):  # Euclidean indexes take coordinates only
+        index = pcct.cover_tree(X, algorithm=algorithm)
+        raises(ValueError, "only apply to the residual", index.insert, X[:2], p_diag=np.ones(2))
+        raises(ValueError, "only apply to the residual", index.insert, X[:2], v_matrix=np.ones((2, 2)))
 
 
 def test_empty_queries_and_conflicting_model_arguments():
