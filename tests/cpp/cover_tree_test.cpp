@@ -176,8 +176,15 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
     }
     expect_same(r, first, "threads=" + std::to_string(threads));
     expect_same(ra, first_auto, "auto, threads=" + std::to_string(threads));
-    EXPECT_EQ(ra.stats.evaluations_per_query, first_auto.stats.evaluations_per_query);
-    EXPECT_EQ(ra.stats.brute_force_queries, first_auto.stats.brute_force_queries);
+    for (const KnnResult* res : {&r, &ra}) {  // every counter, tree and auto alike
+      const KnnStats& s = res->stats;
+      const KnnStats& s1 = (res == &r ? first : first_auto).stats;
+      EXPECT_EQ(s.evaluations_per_query, s1.evaluations_per_query);
+      EXPECT_EQ(s.nodes_visited, s1.nodes_visited);
+      EXPECT_EQ(s.subtrees_pruned, s1.subtrees_pruned);
+      EXPECT_EQ(s.evaluations_by_level, s1.evaluations_by_level);
+      EXPECT_EQ(s.brute_force_queries, s1.brute_force_queries);
+    }
     EXPECT_EQ(r.stats.distance_evaluations, first.stats.distance_evaluations);
     EXPECT_EQ(bi.distance_evaluations, info.distance_evaluations);
     EXPECT_EQ(bi.rounds, info.rounds);
@@ -290,8 +297,16 @@ TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
         EXPECT_EQ(a.stats.evaluations_per_query, b.stats.evaluations_per_query) << what << ": the brute force answered";
       }
     }
-  // After an insert the brute-force part scans the tree-ordered points by id; coordinate
-  // queries take the brute force's new-point path.
+  // New points (coordinates) as queries: the sample + split path (k = 4, 300 queries) and the
+  // brute force over the original-order points (k = 700).
+  const auto qx = points(Shape::gaussian, 300, 2, 34);
+  const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 2));
+  for (int k : {4, 700}) {
+    const auto a = tree.knn(qc, KnnParams{k, false, 2});
+    expect_same(a, brute.knn(qc, KnnParams{k, false, 2}), "auto coords k=" + std::to_string(k));
+    EXPECT_EQ(a.stats.brute_force_queries, k == 4 ? 0 : 300);
+  }
+  // After an insert the brute-force part scans the tree-ordered points by id.
   const index_t n0 = 4000;
   CoverTreeIndex<EuclideanMetric> grown(
       EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n0, 2))), params);
@@ -299,9 +314,8 @@ TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
   const auto a = grown.knn(QuerySet::all_points(), KnnParams{4, true, 2});
   expect_same(a, brute.knn(QuerySet::all_points(), KnnParams{4, true, 2}), "auto after insert, predecessor");
   EXPECT_GT(a.stats.brute_force_queries, 20);
-  const auto qx = points(Shape::gaussian, 300, 2, 34);
-  const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 2));
-  expect_same(grown.knn(qc, KnnParams{700, false, 2}), brute.knn(qc, KnnParams{700, false, 2}), "auto coords k=700");
+  expect_same(grown.knn(qc, KnnParams{700, false, 2}), brute.knn(qc, KnnParams{700, false, 2}),
+              "auto after insert, coords k=700");
 }
 
 TEST(CoverTree, RejectsBadParameters) {
