@@ -133,8 +133,9 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
 
     algorithm: "tree" (cover tree), "kdtree" (kd-tree, Euclidean only), "brute" (brute force),
     or "auto": Euclidean uses the kd-tree up to dimension 10 and the brute force above; the
-    residual metric uses the cover tree, which answers a call with the brute force where that
-    is measured to be cheaper (docs/tree.md, "auto"). Every algorithm is exact.
+    residual metric uses the cover tree, which sends each query to the brute force instead
+    where a sample of the call shows that is cheaper, e.g. the early ids in predecessor mode
+    (docs/tree.md, "auto"). Every algorithm is exact.
     ``base`` is the cover-tree level ratio (> 1).
     """
     if algorithm not in ALGORITHMS:

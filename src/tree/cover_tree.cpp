@@ -205,8 +205,9 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
   return CoverTreeValidation{rep.ok, rep.problems, rep.nodes, rep.distance_evaluations};
 }
 
-// Queries per block of the batched search (blocks run in parallel). Fixed, so that the blocks,
-// and hence the order of work and every counter, do not depend on the thread count.
+// Queries per block of the batched search (blocks run in parallel): kQueryBlock, or fewer so a
+// call has kMinBlocks blocks. Set by the call alone, so that the blocks, and hence the order
+// of work and every counter, do not depend on the thread count.
 constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
@@ -226,8 +227,8 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
 
   // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
   // small N or large k; otherwise a sample of the queries runs on the tree, and each other
-  // query goes to the brute force when it would scan fewer points than kTreeCostRatio x the
-  // sample's mean tree evaluations (docs/tree.md, "auto"). In predecessor mode query i scans
+  // query goes to the brute force when it would scan at most kTreeCostRatio x (the sample's
+  // mean tree evaluations) points (docs/tree.md, "auto"). In predecessor mode query i scans
   // only ids < i, so early ids go to the brute force and late ones to the tree.
   if (im.params.auto_brute) {
     if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);

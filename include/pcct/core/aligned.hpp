@@ -1,5 +1,6 @@
 #pragma once
-/// 64-byte aligned storage for rows that SIMD kernels stream.
+/// 64-byte aligned storage for rows that SIMD kernels stream. aligned_vector<double>(n) leaves
+/// its elements uninitialised (not zeroed): the owner fills them.
 #include <cstddef>
 #include <new>
 #include <utility>
