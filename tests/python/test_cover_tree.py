@@ -141,7 +141,7 @@ def test_auto_picks_by_the_documented_rules():
     model = pcct.ResidualModel(rng.normal(size=(3000, 2)), pcct.kernels.RBF(0.3), inducing_count=50)
     auto = pcct.cover_tree(model)
     assert auto.algorithm == "auto"
-    for pred in (False, True):  # whichever engine the sample picks, the answer is the same
+    for pred in (False, True):  # whichever engine each query goes to, the answer is the same
         ids, dist = auto.knn(10, predecessor_mode=pred)
         ref = pcct.brute_force_knn(model, 10, predecessor_mode=pred)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
