@@ -30,7 +30,7 @@ def run_queries(index: KnnIndex, queries, k: int, predecessor: bool, threads, pr
     totals = {"distance_evaluations": 0, "nodes_visited": 0, "subtrees_pruned": 0, "brute_force_queries": 0}
     by_level: dict = {}
     t0 = time.perf_counter()
-    for start in range(0, len(queries), chunk):
+    for start in range(0, max(len(queries), 1), chunk):  # one call even for no queries: (0, k) arrays
         i, d = index.knn(k, queries[start:start + chunk], predecessor_mode=predecessor, n_threads=threads)
         ids.append(i)
         dists.append(d)

@@ -19,14 +19,24 @@ ALGORITHMS = ("auto", "tree", "kdtree", "brute")
 KDTREE_MAX_DIM = 10
 
 
-def _parse_queries(queries):
-    """None -> all points; 1-D integers -> point ids; 2-D numbers -> new coordinates."""
+def _parse_queries(queries, dim: int, predecessor_mode: bool):
+    """None -> all points; 1-D integers -> point ids; 2-D numbers -> new coordinates.
+
+    No queries (``[]``, or coordinates with 0 rows) give an empty (0, k) answer, as for any
+    other batch size; the shape and mode are still checked, so a batch loop behaves the same
+    on its last, possibly empty, batch."""
     if queries is None:
         return "all", None, None
     a = np.asarray(queries)
-    if a.size == 0:
-        raise ValueError("queries is empty (give None to query every point)")
+    if a.ndim == 2 and a.shape[0] == 0:
+        if a.shape[1] != dim:
+            raise ValueError(f"queries have {a.shape[1]} columns but the points have dimension {dim}")
+        if predecessor_mode:
+            raise ValueError("predecessor_mode needs queries given by point id (or all points), not new coordinates")
+        return "ids", np.zeros(0, dtype=np.int64), None
     if a.ndim == 1:
+        if a.size == 0:
+            return "ids", np.zeros(0, dtype=np.int64), None
         return "ids", as_ids(a, "queries"), None
     if a.ndim == 2:
         return "coords", None, as_matrix(a, "queries")
@@ -99,7 +109,7 @@ class KnnIndex:
         coordinates. predecessor_mode: query id i only returns ids j < i.
         """
         k = as_positive_int(k, "k")
-        kind, ids, coords = _parse_queries(queries)
+        kind, ids, coords = _parse_queries(queries, self._core.dim, bool(predecessor_mode))
         threads = self._n_threads if n_threads is None else as_threads(n_threads)
         out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, bool(predecessor_mode), threads)
         self.last_stats = stats

@@ -106,3 +106,8 @@ def test_knn_ids_from_csv_default_inducing_and_query_options(tmp_path):
     r = run_cli("knn", "--coords", str(tmp_path / "x.csv"), "--k", "2", "--query-ids", str(tmp_path / "bad.csv"),
                 "--out", str(tmp_path / "d.npy"))
     assert r.returncode == 2 and "integer point ids" in r.stderr
+    # No query ids: an empty (0, k) answer, not an error.
+    np.save(tmp_path / "none.npy", np.zeros(0, dtype=np.int64))
+    assert main(["knn", "--coords", str(tmp_path / "x.csv"), "--k", "2", "--query-ids", str(tmp_path / "none.npy"),
+                 "--out", str(tmp_path / "e.npy"), "--quiet"]) == 0
+    assert np.load(tmp_path / "e.npy").shape == (0, 2)

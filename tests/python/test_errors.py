@@ -137,8 +137,25 @@ def test_bad_dtypes_and_arguments():
         raises(ValueError, "only apply to the residual", index.insert, X[:2], v_matrix=np.ones((2, 2)))
 
 
-def test_empty_queries_and_conflicting_model_arguments():
-    raises(ValueError, "queries is empty", pcct.brute_force_knn, X, 2, queries=[])
+def test_empty_queries_give_empty_answers_and_are_still_checked():
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
+    for index in (pcct.cover_tree(X, algorithm="tree"), pcct.cover_tree(X, algorithm="kdtree"),
+                  pcct.cover_tree(model), pcct.cover_tree(model, algorithm="brute")):
+        for queries in ([], np.zeros(0, dtype=np.int32), np.zeros((0, 3))):
+            ids, dist = index.knn(4, queries)
+            assert ids.shape == (0, 4) and ids.dtype == np.int64
+            assert dist.shape == (0, 4) and dist.dtype == np.float64
+            assert index.last_stats["queries"] == 0
+        assert index.knn(4, [], predecessor_mode=True)[0].shape == (0, 4)
+        raises(ValueError, "exceeds the number of points", index.knn, 51, [])
+        raises(ValueError, "queries have 2 columns", index.knn, 4, np.zeros((0, 2)))
+        raises(ValueError, "predecessor_mode needs queries given by point id", index.knn, 4, np.zeros((0, 3)),
+               predecessor_mode=True)
+    assert pcct.brute_force_knn(X, 2, queries=[])[0].shape == (0, 2)
+
+
+def test_conflicting_model_arguments():
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
     model = pcct.ResidualModel(X, RBF, inducing_count=5)
     raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, RBF)
     raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, inducing_count=3)
