@@ -262,7 +262,8 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   return tree_search(qs, rows, q.ids, params);
 }
 
-// The brute force over the queries rows/ids (dataset ids of rows in tree order).
+// The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of
+// their own space for new points) with dataset ids `ids` (-1 for new points).
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                                                const std::vector<index_t>& ids, const KnnParams& params) const {
