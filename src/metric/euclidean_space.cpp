@@ -65,17 +65,7 @@ void EuclideanSpace::evaluate(const EuclideanSpace& qs, Rows q, Rows p, double* 
   const auto& tab = simd::table();
   if (p.count < detail::kThinTile) {
     const int nq = q.count, np = p.count;
-    const size_t n = static_cast<size_t>(nq) * np;
-    detail::gather_pair_coords(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc.pair_xq, sc.pair_xp);
-    if (sc.pair_out.size() < n) sc.pair_out.resize(n);
-    simd::PairArgs pa;
-    pa.n = static_cast<int>(n);
-    pa.dim = dim_;
-    pa.ld = static_cast<std::int64_t>(n);
-    pa.xq = sc.pair_xq.data();
-    pa.xp = sc.pair_xp.data();
-    pa.out = sc.pair_out.data();
-    tab.euclidean_pairs(pa);
+    tab.euclidean_pairs(detail::gather_pairs(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc));
     for (int i = 0; i < nq; ++i)
       for (int j = 0; j < np; ++j) out[i * ld + j] = sc.pair_out[static_cast<size_t>(i) * np + j];
     return;

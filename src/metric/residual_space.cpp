@@ -84,24 +84,17 @@ void ResidualSpace::evaluate(const ResidualSpace& qs, Rows q, Rows p, double* ou
 
   if (np < detail::kThinTile) {
     const size_t n = static_cast<size_t>(nq) * np;
-    detail::gather_pair_coords(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc.pair_xq, sc.pair_xp);
-    for (auto* v : {&sc.pair_pq, &sc.pair_pp, &sc.pair_out, &sc.pair_aux}) if (v->size() < n) v->resize(n);
+    simd::PairArgs pa = detail::gather_pairs(qs.xs_.data(), qs.n_, xs_.data(), n_, dim_, q, p, sc);
+    for (auto* v : {&sc.pair_pq, &sc.pair_pp, &sc.pair_aux}) if (v->size() < n) v->resize(n);
     for (int i = 0; i < nq; ++i)
       for (int j = 0; j < np; ++j) {
         sc.pair_pq[static_cast<size_t>(i) * np + j] = qs.p_[q[i]];
         sc.pair_pp[static_cast<size_t>(i) * np + j] = p_[p[j]];
       }
-    simd::PairArgs pa;
-    pa.n = static_cast<int>(n);
-    pa.dim = dim_;
-    pa.ld = static_cast<std::int64_t>(n);
-    pa.xq = sc.pair_xq.data();
-    pa.xp = sc.pair_xp.data();
     pa.pq = sc.pair_pq.data();
     pa.pp = sc.pair_pp.data();
     pa.dots = sc.dots.data();
     pa.variance = kernel_.variance;
-    pa.out = sc.pair_out.data();
     pa.out_absrho = sc.pair_aux.data();
     tab.residual_pairs(kernel_.type, pa);
     for (int i = 0; i < nq; ++i) {
