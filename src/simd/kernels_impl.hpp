@@ -68,16 +68,23 @@ inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j) {
   return acc;
 }
 
+// The residual distance from the kernel value: rho = (k - dot) / sqrt(pq pp), |rho| clamped to 1,
+// d = sqrt(1 - |rho|) into out[j..] (and |rho| into out_absrho[j..] if given). One copy for the
+// row and pair paths, so that both stay bit-identical.
+template <class S>
+inline void store_residual(typename S::V k, typename S::V dot, typename S::V pq, typename S::V pp, double* out,
+                           double* out_absrho, int j) {
+  using V = typename S::V;
+  const V den = S::sqrt(S::mul(pq, pp));
+  const V absrho = S::min(S::abs(S::div(S::sub(k, dot), den)), S::set1(1.0));
+  S::store(out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
+  if (out_absrho) S::store(out_absrho + j, absrho);
+}
+
 template <class S, pcct::KernelType KT>
 inline void residual_lanes(const pcct::simd::RowArgs& a, int j) {
-  using V = typename S::V;
-  const V r2 = sq_dist<S>(a, j);
-  const V k = kernel_from_r2<S, KT>(r2, S::set1(a.variance));
-  const V num = S::sub(k, S::load(a.dots + j));
-  const V den = S::sqrt(S::mul(S::set1(a.pq), S::load(a.pp + j)));
-  const V absrho = S::min(S::abs(S::div(num, den)), S::set1(1.0));
-  S::store(a.out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
-  if (a.out_absrho) S::store(a.out_absrho + j, absrho);
+  const typename S::V k = kernel_from_r2<S, KT>(sq_dist<S>(a, j), S::set1(a.variance));
+  store_residual<S>(k, S::load(a.dots + j), S::set1(a.pq), S::load(a.pp + j), a.out, a.out_absrho, j);
 }
 
 template <class S, pcct::KernelType KT>
@@ -127,13 +134,8 @@ inline typename S::V pair_sq_dist(const pcct::simd::PairArgs& a, int j) {
 
 template <class S, pcct::KernelType KT>
 inline void residual_pair_lanes(const pcct::simd::PairArgs& a, int j) {
-  using V = typename S::V;
-  const V k = kernel_from_r2<S, KT>(pair_sq_dist<S>(a, j), S::set1(a.variance));
-  const V num = S::sub(k, S::load(a.dots + j));
-  const V den = S::sqrt(S::mul(S::load(a.pq + j), S::load(a.pp + j)));
-  const V absrho = S::min(S::abs(S::div(num, den)), S::set1(1.0));
-  S::store(a.out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
-  if (a.out_absrho) S::store(a.out_absrho + j, absrho);
+  const typename S::V k = kernel_from_r2<S, KT>(pair_sq_dist<S>(a, j), S::set1(a.variance));
+  store_residual<S>(k, S::load(a.dots + j), S::load(a.pq + j), S::load(a.pp + j), a.out, a.out_absrho, j);
 }
 
 template <class S, pcct::KernelType KT>
