@@ -105,8 +105,10 @@ struct PruneBounds<ResidualSpace> {
       w[r] = weight(s, r);
       w_max = std::max(w_max, w[r]);
     }
-    eps_tree = kappa * w_max + 8 * kUnit;
+    eps_tree = eps_of(w_max);
   }
+  // Error bound of a computed |rho| for pairs whose larger weight is w.
+  double eps_of(double w) const { return kappa * w + 8 * kUnit; }
   double weight(const ResidualSpace& s, index_t r) const {
     double vv = 0;
     const double* v = s.v_row(r);
@@ -119,7 +121,7 @@ struct PruneBounds<ResidualSpace> {
     Query q;
     q.w = weight(qs, row);
     q.fast = q.w <= w_max;
-    q.eps = q.fast ? eps_tree : kappa * q.w + 8 * kUnit;
+    q.eps = q.fast ? eps_tree : eps_of(q.w);
     return q;
   }
   void init_node(Node& n, index_t row) const {
@@ -176,8 +178,8 @@ struct PruneBounds<ResidualSpace> {
   static double angle_hi(double absrho, double eps) { return std::acos(std::max(0.0, absrho - eps)) + 1e-15; }
 
   Child child(const Node& c, double /*d_pc*/, double absrho_pc, index_t p_row, index_t c_row) const {
-    const double eps = kappa * std::max(w[p_row], w[c_row]) + 8 * kUnit;
-    return {angle_lo(absrho_pc, eps), angle_hi(absrho_pc, eps), angle_hi(c.cos_rad, kappa * c.w + 8 * kUnit)};
+    const double eps = eps_of(std::max(w[p_row], w[c_row]));
+    return {angle_lo(absrho_pc, eps), angle_hi(absrho_pc, eps), angle_hi(c.cos_rad, eps_of(c.w))};
   }
   Visit visit(const Query& q, const Node& /*p*/, double /*d_qp*/, double absrho_qp, double t) const {
     double thr = std::numeric_limits<double>::infinity();
