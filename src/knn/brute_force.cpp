@@ -122,7 +122,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
       }
     });
   }
-  for (auto e : res.stats.evaluations_per_query) res.stats.distance_evaluations += e;
+  total_evaluations(res.stats);
   res.stats.brute_force_queries = nq;
   return res;
 }

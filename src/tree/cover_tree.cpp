@@ -108,8 +108,7 @@ struct CoverTreeIndex<Metric>::Impl {
     Space new_space = build.permuted(perm, threads);
     auto new_bounds = std::make_unique<PruneBounds<Space>>(new_space);
     auto new_layout = tree::make_layout(t, new_space, *new_bounds);
-    std::vector<index_t> new_row_of_id(n, -1);
-    for (index_t r = 0; r < n; ++r) new_row_of_id[new_space.id(r)] = r;
+    std::vector<index_t> new_row_of_id = row_of_each_id(new_space);
     // Commit (nothing below allocates).
     this->tree = std::move(t);
     space = std::move(new_space);
@@ -352,7 +351,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     std::copy_n(out_d.data() + i * k, k, res.distances.data() + order[i] * k);
     res.stats.evaluations_per_query[order[i]] = out_e[i];
   }
-  for (auto e : res.stats.evaluations_per_query) res.stats.distance_evaluations += e;
+  total_evaluations(res.stats);
   std::vector<std::int64_t> by_level;
   for (const auto& w : workers) {
     res.stats.nodes_visited += w.cnt.visited;

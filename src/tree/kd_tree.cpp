@@ -14,6 +14,7 @@
 #include "pcct/knn/top_k.hpp"
 #include "simd/dispatch.hpp"
 #include "tree/prune_bounds.hpp"
+#include "tree/validation_report.hpp"
 
 namespace pcct {
 namespace {
@@ -54,11 +55,15 @@ struct KdTreeIndex::Impl {
     build(src, order, 0, static_cast<std::int32_t>(n));
     space = src.permuted(order);
     bounds = std::make_unique<tree::PruneBounds<EuclideanSpace>>(space);
-    row_of_id.assign(n, 0);
-    for (index_t r = 0; r < n; ++r) row_of_id[space.id(r)] = r;
-    for (auto& nd : nodes) {  // smallest id per subtree (leaves hold their rows)
-      nd.min_id = std::numeric_limits<index_t>::max();
-      for (std::int32_t r = nd.begin; r < nd.end; ++r) nd.min_id = std::min(nd.min_id, space.id(r));
+    row_of_id = row_of_each_id(space);
+    // Smallest id per subtree, bottom-up: children come after their parent in `nodes`.
+    for (auto nd = nodes.rbegin(); nd != nodes.rend(); ++nd) {
+      if (nd->left >= 0) {
+        nd->min_id = std::min(nodes[nd->left].min_id, nodes[nd->right].min_id);
+        continue;
+      }
+      nd->min_id = std::numeric_limits<index_t>::max();
+      for (std::int32_t r = nd->begin; r < nd->end; ++r) nd->min_id = std::min(nd->min_id, space.id(r));
     }
   }
 
@@ -181,10 +186,8 @@ void KdTreeIndex::insert(const EuclideanSpace& points) {
 
 std::vector<std::string> KdTreeIndex::validate() const {
   const Impl& im = *impl_;
-  std::vector<std::string> problems;
-  auto fail = [&](const std::string& m) {
-    if (problems.size() < 20) problems.push_back(m);
-  };
+  tree::ValidationReport rep;
+  auto fail = [&](const std::string& m) { rep.fail(m); };
   const index_t n = im.space.size();
   std::vector<int> seen(n, 0);
   for (index_t r = 0; r < n; ++r) {
@@ -213,7 +216,7 @@ std::vector<std::string> KdTreeIndex::validate() const {
     for (std::int32_t row = r.begin; row < r.end; ++row)
       if (im.space.coord(row, nd.split) < nd.cut_hi) fail("a right point is below the cut of node " + std::to_string(u));
   }
-  return problems;
+  return rep.problems;
 }
 KdTreeIndex::~KdTreeIndex() = default;
 index_t KdTreeIndex::size() const { return impl_->space.size(); }
@@ -267,7 +270,7 @@ KnnResult KdTreeIndex::knn(const QuerySet& queries, const KnnParams& params) con
       heap.write_sorted(res.ids.data() + i * k, res.distances.data() + i * k);
     }
   });
-  for (auto e : res.stats.evaluations_per_query) res.stats.distance_evaluations += e;
+  total_evaluations(res.stats);
   for (const auto& w : workers) {
     res.stats.nodes_visited += w.visited;
     res.stats.subtrees_pruned += w.pruned;

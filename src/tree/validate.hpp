@@ -8,20 +8,9 @@
 #include "core/parallel.hpp"
 #include "pcct/metric/rows.hpp"
 #include "tree/tree_layout.hpp"
+#include "tree/validation_report.hpp"
 
 namespace pcct::tree {
-
-struct ValidationReport {
-  bool ok = true;
-  std::vector<std::string> problems;  // the first few
-  std::int64_t nodes = 0;
-  std::int64_t distance_evaluations = 0;
-
-  void fail(const std::string& what) {
-    ok = false;
-    if (problems.size() < 20) problems.push_back(what);
-  }
-};
 
 template <class Space>
 ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Space>& l, const Space& s,
@@ -67,13 +56,18 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
 
   // Covering, stored parent distances, exact subtree bounds and smallest ids (per node).
   std::vector<std::int64_t> evals(n, 0);
+  auto finish = [&] {
+    for (auto e : evals) rep.distance_evaluations += e;
+    return rep;
+  };
+  const int workers = resolve_threads(threads);
   struct Scratch {
     typename Space::Scratch space;
     std::vector<index_t> desc;
     std::vector<double> d, aux;
   };
-  std::vector<Scratch> scratch(resolve_threads(threads));
-  parallel_for(n, resolve_threads(threads), [&](index_t r, int tid) {
+  std::vector<Scratch> scratch(workers);
+  parallel_for(n, workers, [&](index_t r, int tid) {
     Scratch& x = scratch[tid];
     x.desc.clear();
     for (size_t h = 0;; ++h) {  // descendants of r (breadth-first)
@@ -113,15 +107,12 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
       }
     }
   });
-  if (!rep.ok) {
-    for (auto e : evals) rep.distance_evaluations += e;
-    return rep;
-  }
+  if (!rep.ok) return finish();
 
   // Separation: for node p at level l >= floor, no other node q with level(q) >= l lies in
   // (radius(floor), radius(l)]. Found by an exact range search using the bounds verified above.
   const double dup = sc.radius(sc.floor());
-  parallel_for(n, resolve_threads(threads), [&](index_t p, int tid) {
+  parallel_for(n, workers, [&](index_t p, int tid) {
     const int lp = t.level[p];
     if (lp < sc.floor()) return;
     Scratch& x = scratch[tid];
@@ -150,8 +141,7 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
       x.desc.swap(next);
     }
   });
-  for (auto e : evals) rep.distance_evaluations += e;
-  return rep;
+  return finish();
 }
 
 }  // namespace pcct::tree

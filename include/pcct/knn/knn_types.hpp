@@ -59,4 +59,10 @@ inline KnnResult make_result(index_t nq, int k) {
   return r;
 }
 
+/// Sets the total of distance evaluations from the per-query counts an engine filled in.
+inline void total_evaluations(KnnStats& s) {
+  s.distance_evaluations = 0;
+  for (auto e : s.evaluations_per_query) s.distance_evaluations += e;
+}
+
 }  // namespace pcct

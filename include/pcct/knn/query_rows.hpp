@@ -23,6 +23,14 @@ struct QueryRows {
   }
 };
 
+/// Row of each dataset id in a space holding every id 0..n-1 once (tree engines' lookup).
+template <class Space>
+std::vector<index_t> row_of_each_id(const Space& s) {
+  std::vector<index_t> row_of_id(s.size(), -1);
+  for (index_t r = 0; r < s.size(); ++r) row_of_id[s.id(r)] = r;
+  return row_of_id;
+}
+
 /// Checks k and the query set against a dataset of n points.
 inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet& queries) {
   PCCT_REQUIRE(params.k >= 1, "k must be >= 1, got ", params.k);
