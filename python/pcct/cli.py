@@ -12,7 +12,7 @@ import numpy as np
 
 from . import bench
 from .index import ALGORITHMS, cover_tree
-from .kernels import kernel_from_name
+from .kernels import KERNEL_NAMES, kernel_from_name
 from .progress import Progress
 
 
@@ -45,6 +45,12 @@ def read_ids(path: str, what: str) -> np.ndarray:
     return a
 
 
+def read_points(path: str, what: str) -> np.ndarray:
+    """Points, one per row; a 1-D .npy array is points on a line."""
+    a = read_array(path, what, 2)
+    return a[:, None] if a.ndim == 1 else a
+
+
 def write_array(path: str, a: np.ndarray, what: str) -> None:
     p = Path(path)
     try:
@@ -70,9 +76,7 @@ def parse_lengthscale(text: str):
 
 def cmd_knn(args) -> int:
     progress = Progress(args.quiet)
-    coords = read_array(args.coords, "--coords", 2)
-    if coords.ndim == 1:  # a 1-D .npy array: points on a line
-        coords = coords[:, None]
+    coords = read_points(args.coords, "--coords")
     kernel = None
     if args.kernel:
         kernel = kernel_from_name(args.kernel, parse_lengthscale(args.lengthscale), args.variance)
@@ -94,16 +98,14 @@ def cmd_knn(args) -> int:
     if args.query_ids:
         queries = read_ids(args.query_ids, "--query-ids")
     elif args.query_coords:
-        queries = read_array(args.query_coords, "--query-coords", 2)
-        if queries.ndim == 1:
-            queries = queries[:, None]
+        queries = read_points(args.query_coords, "--query-coords")
     progress.say(f"building the index over {coords.shape[0]} points")
     index = cover_tree(coords, kernel, algorithm=args.algorithm, n_threads=args.threads, base=args.base, **kw)
     total = coords.shape[0] if queries is None else len(queries)
     progress.say(f"querying {total} points (k={args.k}, predecessor={args.predecessor})")
     if queries is None:
         queries = np.arange(total, dtype=np.int64)
-    ids, dists, _, _, _ = bench.run_queries(index, queries, args.k, args.predecessor, args.threads, progress)
+    ids, dists, _, _ = bench.run_queries(index, queries, args.k, args.predecessor, args.threads, progress)
     write_array(args.out, ids, "--out")
     if args.distances:
         write_array(args.distances, dists, "--distances")
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     knn = sub.add_parser("knn", help="k nearest neighbours of your points (.npy or .csv)")
     knn.add_argument("--coords", required=True, help="N x D coordinates")
-    knn.add_argument("--kernel", choices=["rbf", "matern12", "matern32", "matern52"],
+    knn.add_argument("--kernel", choices=KERNEL_NAMES,
                      help="residual-correlation metric with this kernel (default: Euclidean)")
     knn.add_argument("--lengthscale", default="1", help="scalar, or comma-separated per dimension")
     knn.add_argument("--variance", type=float, default=1.0)
@@ -144,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--n", type=int, default=32768)
     gold.add_argument("--queries", default=None, help="number of query ids, or 'all' (default 1024; all with --predecessor)")
     gold.add_argument("--k", type=int, default=50)
-    gold.add_argument("--kernel", choices=["rbf", "matern12", "matern32", "matern52"], default="rbf")
+    gold.add_argument("--kernel", choices=KERNEL_NAMES, default="rbf")
     gold.add_argument("--inducing", type=int, default=512)
     gold.add_argument("--predecessor", action="store_true")
     gold.add_argument("--algorithm", choices=["auto", "tree", "brute"], default="auto")

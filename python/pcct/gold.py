@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import Kernel, kernel_from_name
+from .model import choose_inducing
 
 GOLD_N = 32768
 GOLD_DIM = 3
@@ -32,7 +33,7 @@ def gold_points(n: int = GOLD_N, dim: int = GOLD_DIM) -> np.ndarray:
 
 
 def gold_inducing(n: int = GOLD_N, count: int = GOLD_INDUCING) -> np.ndarray:
-    return np.sort(np.random.default_rng(0).choice(n, count, replace=False)).astype(np.int64)
+    return choose_inducing(n, count, seed=0)  # np.sort(default_rng(0).choice(n, count, replace=False))
 
 
 def gold_queries(n: int = GOLD_N, count: int = GOLD_QUERIES) -> np.ndarray:

@@ -75,6 +75,7 @@ class Matern52(Kernel):
 
 
 _BY_NAME = {cls.name: cls for cls in (RBF, Matern12, Matern32, Matern52)}
+KERNEL_NAMES = tuple(_BY_NAME)
 
 
 def kernel_from_name(name: str, lengthscale: Lengthscale = 1.0, variance: float = 1.0) -> Kernel:
