@@ -30,6 +30,13 @@ def git_revision() -> str:
         return "unknown"
 
 
+def faiss_flat(faiss, x):
+    """The faiss peer: an exact float32 IndexFlatL2 over x."""
+    index = faiss.IndexFlatL2(x.shape[1])
+    index.add(np.ascontiguousarray(x, dtype=np.float32))
+    return index
+
+
 def median_time(fn, repeats: int):
     """Runs fn() `repeats` times; returns (median seconds, all seconds, last result)."""
     times = []

@@ -8,7 +8,6 @@ tree against the brute force, for 1,024 queries and for predecessor mode over al
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 

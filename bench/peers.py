@@ -28,7 +28,7 @@ import pcct
 from pcct.gold import gold_workload
 from pcct.recall import recall
 
-from common import git_revision, machine, median_time, numpy_residual_knn
+from common import faiss_flat, git_revision, machine, median_time, numpy_residual_knn
 
 SCALES = {
     "full": {"n": 32768, "queries": 1024, "k": 50, "pred_n": 32768, "gp_n": 20000, "gp_m": 200,
@@ -141,7 +141,7 @@ def gpboost_peer(sc, repeats, results):
     x = np.random.default_rng(7).uniform(0, 1, (n, 2))
     # Matern 3/2 with range 0.1: r = |x - y| / 0.1 in pcct's parameterisation.
     kernel = pcct.kernels.Matern32(lengthscale=0.1, variance=1.0)
-    inducing = np.sort(np.random.default_rng(8).choice(n, m, replace=False))
+    inducing = pcct.choose_inducing(n, m, seed=8)
     tab = Table(f"GPBoost comparison: {n:,} points in [0,1]^2, Matern 3/2 range 0.1, {m} inducing points, "
                 f"k = {k}, predecessor mode", ["engine", "time (s)", "what is timed"])
 
@@ -205,11 +205,7 @@ def euclidean(sc, repeats, results):
         if faiss is None:
             tab.add("faiss IndexFlatL2", "missing", "-", "-", why)
         else:
-            def build():
-                index = faiss.IndexFlatL2(dim)
-                index.add(np.ascontiguousarray(x, dtype=np.float32))
-                return index
-            tb, _, index = median_time(build, repeats)
+            tb, _, index = median_time(lambda: faiss_flat(faiss, x), repeats)
             t, _, (d2, i) = median_time(lambda: index.search(np.ascontiguousarray(q, dtype=np.float32), k), repeats)
             tab.add("faiss IndexFlatL2 (float32, exact)", tb, t, nq / t, recall(i, np.sqrt(np.maximum(d2, 0)), ib, db))
         results[f"euclidean_d{dim}"] = tab.rows

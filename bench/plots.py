@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pcct  # noqa: E402
 from pcct.gold import gold_workload  # noqa: E402
 
-from common import machine, median_time, numpy_residual_knn  # noqa: E402
+from common import faiss_flat, machine, median_time, numpy_residual_knn  # noqa: E402
 
 
 def residual_series(sizes, repeats):
@@ -59,7 +59,7 @@ def euclidean_series(sizes, repeats):
             ("pcct_brute", lambda: pcct.cover_tree(x, algorithm="brute"), lambda t: t.knn(8, qi)),
             ("ckdtree", lambda: cKDTree(x), lambda t: t.query(q, k=8, workers=-1)),
             ("sklearn_kdtree", lambda: KDTree(x), lambda t: t.query(q, k=8)),
-            ("faiss_flat", lambda: _faiss(faiss, x), lambda t: t.search(np.ascontiguousarray(q, np.float32), 8)),
+            ("faiss_flat", lambda: faiss_flat(faiss, x), lambda t: t.search(np.ascontiguousarray(q, np.float32), 8)),
         ):
             tb, _, index = median_time(build, repeats)
             tq, _, _ = median_time(lambda: query(index), repeats)
@@ -68,12 +68,6 @@ def euclidean_series(sizes, repeats):
         rows.append(row)
         print(row, flush=True)
     return rows
-
-
-def _faiss(faiss, x):
-    index = faiss.IndexFlatL2(x.shape[1])
-    index.add(np.ascontiguousarray(x, dtype=np.float32))
-    return index
 
 
 def plot(rows, series, ylabel, title, path):
@@ -101,13 +95,14 @@ def main() -> None:
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     sizes = [n for n in (4096, 8192, 16384, 32768, 65536, 131072, 262144) if n <= args.max_n]
-    print(f"machine: {machine()}", flush=True)
+    host = machine()
+    print(f"machine: {host}", flush=True)
     res = residual_series(sizes, args.repeats)
     for r in res:
         r["build_total"] = r["build_v"] + r["build_tree"]
     eu = euclidean_series(sizes, args.repeats)
     with open(os.path.join(args.out, "series.json"), "w") as fh:
-        json.dump({"machine": machine(), "residual": res, "euclidean_d3": eu}, fh, indent=1)
+        json.dump({"machine": host, "residual": res, "euclidean_d3": eu}, fh, indent=1)
     plot(res, [("tree_qps", "pcct cover tree"), ("brute_qps", "pcct brute force"),
                ("numpy_qps", "NumPy + BLAS brute force")], "queries / s (1,024 queries, k = 50)",
          "Residual correlation (gold generators): query throughput", os.path.join(args.out, "residual_qps.png"))

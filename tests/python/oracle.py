@@ -67,13 +67,18 @@ def euclidean_d2_tolerance(qx, x):
     return 4 * (dim + 4) * EPS * (mag + 1e-300) + 1e-300
 
 
+def admissible_ids(n, qid, predecessor):
+    """Every id, or in predecessor mode the ids j < qid."""
+    return np.arange(n) if not predecessor else np.arange(min(qid, n))
+
+
 def knn_from_sq_distances(d2, qids, k, predecessor):
     """Sorted by (d, id); ids j >= qids[q] excluded in predecessor mode; padded -1 / +inf."""
     nq, n = d2.shape
     ids = np.full((nq, k), -1, dtype=np.int64)
     dist = np.full((nq, k), np.inf)
     for q in range(nq):
-        cand = np.arange(n) if not predecessor else np.arange(min(qids[q], n))
+        cand = admissible_ids(n, qids[q], predecessor)
         order = np.lexsort((cand, d2[q, cand]))[:k]
         ids[q, :len(order)] = cand[order]
         dist[q, :len(order)] = np.sqrt(d2[q, cand[order]])
@@ -93,7 +98,7 @@ def assert_knn_matches(ids, dist, d2_ref, tol2, qids, k, predecessor):
     assert ids.shape == dist.shape == (len(qids), k)
     n = d2_ref.shape[1]
     for q in range(len(qids)):
-        admissible = np.arange(n) if not predecessor else np.arange(min(qids[q], n))
+        admissible = admissible_ids(n, qids[q], predecessor)
         n_valid = min(k, len(admissible))
         row_ids, row_d = ids[q], dist[q]
         assert np.all(row_ids[n_valid:] == -1) and np.all(np.isinf(row_d[n_valid:])), f"query {q}: padding"
@@ -108,10 +113,9 @@ def assert_knn_matches(ids, dist, d2_ref, tol2, qids, k, predecessor):
         if n_valid == 0:
             continue
         ref_row = d2_ref[q, admissible]
-        tol_row = tol2[q, admissible] if np.ndim(tol2) == 2 else np.full(len(admissible), tol2)
         assert np.all(np.abs(gd * gd - d2_ref[q, got]) <= tol2_at(tol2, q, got)), f"query {q}: distance mismatch"
         kth = np.sort(ref_row)[n_valid - 1]
-        slack = 2 * tol_row.max()
+        slack = 2 * np.max(tol2_at(tol2, q, admissible))
         assert np.all(d2_ref[q, got] <= kth + slack), f"query {q}: returned a non-neighbour"
         must = admissible[ref_row < kth - slack]
         missing = set(must.tolist()) - set(got.tolist())
