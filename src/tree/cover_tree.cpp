@@ -106,7 +106,7 @@ struct CoverTreeIndex<Metric>::Impl {
     t = tree::renumber(t, bfs);
     std::vector<index_t> perm(bfs.begin(), bfs.end());
     Space new_space = build.permuted(perm, threads);
-    auto new_bounds = std::make_unique<PruneBounds<Space>>(new_space);
+    auto new_bounds = std::make_unique<PruneBounds<Space>>(pb.permuted(perm));
     auto new_layout = tree::make_layout(t, new_space, *new_bounds);
     std::vector<index_t> new_row_of_id = row_of_each_id(new_space);
     // Commit (nothing below allocates).

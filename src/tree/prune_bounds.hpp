@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "pcct/metric/euclidean_space.hpp"
@@ -44,6 +45,8 @@ struct PruneBounds<EuclideanSpace> {
   double delta = 0;  // relative error bound (with a safety factor of 2)
 
   explicit PruneBounds(const EuclideanSpace& s) : delta(2.0 * (s.dim() + 8) * kUnit) {}
+  /// The bounds of the same points in another row order (nothing here depends on rows).
+  PruneBounds permuted(std::span<const index_t> /*order*/) const { return *this; }
   Query query(const EuclideanSpace&, index_t) const { return {}; }
   void init_node(Node& n, index_t /*row*/) const { n.rad = 0; }
   void absorb(Node& n, double d, double /*aux*/, const Node& /*child*/) const { n.rad = std::max(n.rad, d); }
@@ -107,6 +110,13 @@ struct PruneBounds<ResidualSpace> {
     }
     eps_tree = eps_of(w_max);
   }
+  /// The bounds of the same points with row r of the result = row order[r] here: the same
+  /// weights, hence the same w_max and eps_tree (no weight is recomputed).
+  PruneBounds permuted(std::span<const index_t> order) const {
+    PruneBounds out = *this;
+    for (size_t r = 0; r < order.size(); ++r) out.w[r] = w[order[r]];
+    return out;
+  }
   // Error bound of a computed |rho| for pairs whose larger weight is w.
   double eps_of(double w) const { return kappa * w + 8 * kUnit; }
   double weight(const ResidualSpace& s, index_t r) const {
@@ -149,7 +159,7 @@ struct PruneBounds<ResidualSpace> {
     sin_a = std::sqrt(std::max(0.0, 1 - cos_a * cos_a) + 4 * kUnit);
   }
   /// Recomputes the derived terms; required for every node whenever eps_tree may have changed
-  /// (a PruneBounds over a different point set: see CoverTreeIndex::grow and make_layout).
+  /// (a PruneBounds over a different point set: see CoverTreeIndex::grow).
   void finalize(Node& n) const { radius_terms(n.cos_rad, eps_tree, n.cos_a, n.sin_a); }
 
   // The angular bound: with theta = acos|rho| (a metric), the subtree of c lies within angle

@@ -67,10 +67,10 @@ DynamicTree<Space> renumber(const DynamicTree<Space>& t, const std::vector<std::
   return out;
 }
 
-/// Query arrays of a tree already in breadth-first row order.
+/// Query arrays of a tree already in breadth-first row order, whose node bounds were made
+/// with pb (or bounds with the same eps_tree).
 template <class Space>
-TreeLayout<Space> make_layout(DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb) {
-  for (auto& b : t.bound) pb.finalize(b);
+TreeLayout<Space> make_layout(const DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb) {
   TreeLayout<Space> l;
   const index_t n = t.count;
   l.first_child.assign(n, 0);
