@@ -228,35 +228,32 @@ class BatchInserter {
       pb_.init_node(t_.bound[x], x);
       ++t_.count;
     }
-    // Exact subtree bounds: every ancestor absorbs its distance to each new node.
+    // Exact subtree bounds: every ancestor absorbs its distance to each new node. The
+    // ancestors of added_[i] are anc_[offset_[i], offset_[i + 1]), nearest first.
     added_.clear();
+    anc_.clear();
     offset_.assign(1, 0);
     for (int i = 0; i < b; ++i) {
       if (!win[i]) continue;
       added_.push_back(batch[i]);
-      int depth = 0;
-      for (std::int32_t a = t_.parent[batch[i]]; a >= 0; a = t_.parent[a]) ++depth;
-      offset_.push_back(offset_.back() + depth);
+      for (std::int32_t a = t_.parent[batch[i]]; a >= 0; a = t_.parent[a]) anc_.push_back(a);
+      offset_.push_back(anc_.size());
     }
-    chain_.resize(offset_.back());
+    chain_.resize(anc_.size());
     parallel_for(static_cast<index_t>(added_.size()), threads_, [&](index_t i, int tid) {
       Scratch& sc = scratch_[tid];
       const index_t x = added_[i];
-      sc.kids.clear();
-      for (std::int32_t a = t_.parent[x]; a >= 0; a = t_.parent[a]) sc.kids.push_back(a);
-      const int na = static_cast<int>(sc.kids.size());
+      const int na = static_cast<int>(offset_[i + 1] - offset_[i]);
       ensure(sc, 1, na);
-      s_.evaluate(s_, Rows::list(&x, 1), Rows::list(sc.kids.data(), na), sc.dist.data(), sc.aux.data(), na, sc.space);
+      s_.evaluate(s_, Rows::list(&x, 1), Rows::list(anc_.data() + offset_[i], na), sc.dist.data(), sc.aux.data(), na,
+                  sc.space);
       sc.evaluations += na;
       for (int j = 0; j < na; ++j) chain_[offset_[i] + j] = {sc.dist[j], sc.aux[j]};
     });
     collect_evaluations(stats);
-    for (size_t i = 0; i < added_.size(); ++i) {
-      const std::int32_t x = added_[i];
-      size_t j = offset_[i];
-      for (std::int32_t a = t_.parent[x]; a >= 0; a = t_.parent[a], ++j)
-        pb_.absorb(t_.bound[a], chain_[j].first, chain_[j].second, t_.bound[x]);
-    }
+    for (size_t i = 0; i < added_.size(); ++i)
+      for (size_t j = offset_[i]; j < offset_[i + 1]; ++j)
+        pb_.absorb(t_.bound[anc_[j]], chain_[j].first, chain_[j].second, t_.bound[added_[i]]);
   }
 
   static void ensure(Scratch& sc, int rows, int cols) {
@@ -283,7 +280,7 @@ class BatchInserter {
   // Per-round buffers (reused across rounds).
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> edges_;
   std::vector<std::pair<std::int32_t, std::int32_t>> flat_edges_;
-  std::vector<index_t> rows_, added_;
+  std::vector<index_t> rows_, added_, anc_;
   std::vector<size_t> offset_;
   std::vector<std::pair<double, double>> chain_;
 };
