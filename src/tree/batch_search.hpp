@@ -10,6 +10,12 @@
 // tiles run through the register-blocked dot kernel. Pruning tests are the same as in the
 // single-query search, so the answer is exact; the order of work is fixed for a given block,
 // so answers and counters do not depend on the thread count.
+//
+// A query given a seed bound (an upper bound of its final k-th distance, tree/seed_bounds.hpp)
+// prunes with a near-final threshold from the start, so best-first order buys it nothing: it
+// expands its whole frontier every round (level-synchronous), and the queries of a block that
+// reach the same node in the same round share one tile (on gold: tiles twice as large, 12%
+// less time than best-first with the same seeds... see BENCHMARKS.md).
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -36,9 +42,11 @@ class BatchSearcher {
 
   /// Queries i = 0..nq-1 are row qrows[i] of qs with dataset id qids[i] (-1 for new points).
   /// Writes k sorted neighbours per query to out_ids/out_dist and adds evaluations to evals[i].
+  /// seed (may be null): per query, an upper bound of its final k-th distance, or +inf.
   void search(const Space& qs, const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor,
-              index_t* out_ids, double* out_dist, std::int64_t* evals, SearchCounters& cnt) {
-    prepare(qs, qrows, nq, k);
+              index_t* out_ids, double* out_dist, std::int64_t* evals, SearchCounters& cnt,
+              const double* seed = nullptr) {
+    prepare(qs, qrows, nq, k, seed);
     const std::int32_t root = v_.t.root;
     // The root, for every query that may have an admissible point.
     rows_.clear();
@@ -62,10 +70,11 @@ class BatchSearcher {
       const size_t cap = width < 1e18 ? std::max<size_t>(1, static_cast<size_t>(width)) : SIZE_MAX;
       for (int i = 0; i < nq; ++i) {
         auto& f = frontier_[i];
+        const size_t cap_i = f.flat ? SIZE_MAX : cap;
         size_t taken = 0;
         Entry e;
-        while (taken < cap && f.pop(e)) {
-          if (v_.bounds.excluded(queries_[i], v_.t.bound[e.node], e.d, e.aux, heaps_[i].bound())) {
+        while (taken < cap_i && f.pop(e)) {
+          if (v_.bounds.excluded(queries_[i], v_.t.bound[e.node], e.d, e.aux, bound(i))) {
             ++cnt.pruned;
             continue;
           }
@@ -101,13 +110,16 @@ class BatchSearcher {
     bool operator<(const Expansion& o) const { return node < o.node || (node == o.node && q < o.q); }
   };
 
-  void prepare(const Space& qs, const index_t* qrows, int nq, int k) {
+  void prepare(const Space& qs, const index_t* qrows, int nq, int k, const double* seed) {
     if (static_cast<int>(frontier_.size()) < nq) frontier_.resize(nq);
+    seed_.assign(nq, std::numeric_limits<double>::infinity());
+    if (seed) std::copy_n(seed, nq, seed_.data());
     storage_.resize(static_cast<size_t>(nq) * k);
     heaps_.resize(nq);
     queries_.resize(nq);
     for (int i = 0; i < nq; ++i) {
       frontier_[i].clear();
+      frontier_[i].flat = seed_[i] < std::numeric_limits<double>::infinity();
       heaps_[i] = TopK(storage_.data() + static_cast<size_t>(i) * k, k);
       queries_[i] = v_.bounds.query(qs, qrows[i]);
     }
@@ -124,16 +136,19 @@ class BatchSearcher {
     v_.space.evaluate(qs, Rows::list(rows_.data(), nrows), cols, dist_.data(), aux_.data(), cols.count, scratch_);
   }
 
+  // Query i's pruning threshold: its k-th distance so far, or its seed bound if smaller (exact:
+  // both bound the final k-th distance from above, and only d > threshold is ever dropped).
+  double bound(int i) const { return std::min(heaps_[i].bound(), seed_[i]); }
   // Offers node to query i's answer.
   void offer(int i, std::int32_t node, double d, index_t qid, bool predecessor) {
     const index_t id = v_.space.id(node);
-    if ((!predecessor || id < qid) && d <= heaps_[i].bound()) heaps_[i].push(d, id);
+    if ((!predecessor || id < qid) && d <= bound(i)) heaps_[i].push(d, id);
   }
   // The frontier entry of an evaluated node whose subtree may still matter (after its whole
   // tile was offered, so the exclusion test sees the updated k-th distance).
   bool open(int i, std::int32_t node, double d, double aux, SearchCounters& cnt, Entry& e) const {
     if (v_.layout.child_count[node] == 0) return false;
-    if (v_.bounds.excluded(queries_[i], v_.t.bound[node], d, aux, heaps_[i].bound())) {
+    if (v_.bounds.excluded(queries_[i], v_.t.bound[node], d, aux, bound(i))) {
       ++cnt.pruned;
       return false;
     }
@@ -156,7 +171,7 @@ class BatchSearcher {
       const Expansion& e = exp_[g];
       ++cnt.visited;
       const int i = e.q;
-      const Visit visit = v_.bounds.visit(queries_[i], v_.t.bound[a], e.d, e.aux, heaps_[i].bound());
+      const Visit visit = v_.bounds.visit(queries_[i], v_.t.bound[a], e.d, e.aux, bound(i));
       std::uint64_t* m = masks_.data() + (g - g0) * words;
       int needed = 0;
       for (int j = 0; j < nc; ++j) {
@@ -249,7 +264,7 @@ class BatchSearcher {
 
   // The root's children (already offered): kept for the block and ordered, not opened, for
   // each query's frontier; entries are made when popped, so the ~2k children of the root cost
-  // two linear passes.
+  // two linear passes. A flat (seeded) query takes them all in the next round: no order.
   void keep_root_tile(const index_t* qids, bool predecessor) {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
     top_d_.swap(dist_);
@@ -273,7 +288,7 @@ class BatchSearcher {
         lo = std::min(lo, key);
         hi = std::max(hi, key);
       }
-      const double scale = hi > lo ? (kBuckets - 1) / (hi - lo) : 0.0;
+      const double scale = hi > lo && !fr.flat ? (kBuckets - 1) / (hi - lo) : 0.0;  // flat: one bucket
       auto bucket = [&](int j) { return static_cast<int>((dr[j] - top_rad_[j] - lo) * scale); };
       auto keep = [&](int j) {
         const auto c = static_cast<std::int32_t>(cols_[j]);
@@ -316,7 +331,8 @@ class BatchSearcher {
   typename Space::Scratch scratch_;
   // Per query: the root's children, read lazily from the block's root tile in approximate key
   // order (a 64-bucket counting sort: two linear passes), and a heap of the nodes pushed later;
-  // popping takes the smaller head of the two.
+  // popping takes the smaller head of the two. A flat (seeded) query pops everything every
+  // round, so its "heap" is a plain stack.
   struct Frontier {
     std::vector<std::int32_t> order;  // columns of the root tile, bucketed by key
     size_t cursor = 0;
@@ -325,6 +341,7 @@ class BatchSearcher {
     const index_t* cols = nullptr;    // tile column -> node
     const double* rad = nullptr;      // tile column -> subtree radius
     std::vector<Entry> heap;
+    bool flat = false;                // seeded: expands its whole frontier each round
 
     Entry top_entry(std::int32_t j) const {
       return Entry{td[j] - rad[j], td[j], ta[j], static_cast<std::int32_t>(cols[j])};
@@ -332,21 +349,21 @@ class BatchSearcher {
     bool pop(Entry& out) {
       if (cursor < order.size()) {
         const Entry e = top_entry(order[cursor]);
-        if (heap.empty() || !Later{}(e, heap.front())) {
+        if (heap.empty() || flat || !Later{}(e, heap.front())) {
           ++cursor;
           out = e;
           return true;
         }
       }
       if (heap.empty()) return false;
-      std::pop_heap(heap.begin(), heap.end(), Later{});
+      if (!flat) std::pop_heap(heap.begin(), heap.end(), Later{});
       out = heap.back();
       heap.pop_back();
       return true;
     }
     void push(const Entry& e) {
       heap.push_back(e);
-      std::push_heap(heap.begin(), heap.end(), Later{});
+      if (!flat) std::push_heap(heap.begin(), heap.end(), Later{});
     }
     void clear() {
       order.clear();
@@ -370,7 +387,7 @@ class BatchSearcher {
   std::vector<std::uint64_t> masks_, any_;
   std::vector<std::pair<std::uint64_t, std::int32_t>> keyed_;
   std::vector<std::int32_t> order_;
-  std::vector<double> dist_, aux_;
+  std::vector<double> dist_, aux_, seed_;
 };
 
 }  // namespace pcct::tree

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <type_traits>
 
 #include "core/parallel.hpp"
 #include "pcct/knn/brute_force.hpp"
@@ -13,6 +14,7 @@
 #include "tree/batch_insert.hpp"
 #include "tree/batch_search.hpp"
 #include "tree/priority_order.hpp"
+#include "tree/seed_bounds.hpp"
 #include "tree/validate.hpp"
 
 namespace pcct {
@@ -42,6 +44,7 @@ struct CoverTreeIndex<Metric>::Impl {
   std::unique_ptr<PruneBounds<Space>> bounds;
   TreeLayout<Space> layout;
   std::vector<index_t> row_of_id;   // dataset id -> row of `space`
+  std::unique_ptr<tree::SeedBounds> seeds;  // residual metric, dim <= SeedBounds::kMaxDim, if enabled
   CoverTreeBuildInfo info;
 
   Impl(Metric m, const CoverTreeParams& p) : metric(std::move(m)), params(p) {}
@@ -109,12 +112,16 @@ struct CoverTreeIndex<Metric>::Impl {
     auto new_bounds = std::make_unique<PruneBounds<Space>>(pb.permuted(perm));
     auto new_layout = tree::make_layout(t, new_space, *new_bounds);
     std::vector<index_t> new_row_of_id = row_of_each_id(new_space);
+    std::unique_ptr<tree::SeedBounds> new_seeds;
+    if constexpr (std::is_same_v<Space, ResidualSpace>)
+      if (params.seed_bounds) new_seeds = tree::SeedBounds::build(new_space, new_row_of_id);
     // Commit (nothing below allocates).
     this->tree = std::move(t);
     space = std::move(new_space);
     bounds = std::move(new_bounds);
     layout = std::move(new_layout);
     row_of_id = std::move(new_row_of_id);
+    seeds = std::move(new_seeds);
 
     info.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.distance_evaluations += stats.distance_evaluations;
@@ -336,6 +343,8 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   struct Worker {
     std::unique_ptr<tree::BatchSearcher<Space>> searcher;
     tree::SearchCounters cnt;
+    std::vector<double> seed;
+    tree::SeedBounds::Scratch seed_scratch;
   };
   std::vector<Worker> workers(threads);
   for (auto& w : workers) w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
@@ -343,8 +352,17 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     Worker& w = workers[tid];
     const index_t i0 = b * block;
     const int nb = static_cast<int>(std::min(block, nq - i0));
+    const double* seed = nullptr;
+    if constexpr (std::is_same_v<Space, ResidualSpace>) {
+      if (im.seeds) {  // bound each query's k-th distance first (tree/seed_bounds.hpp)
+        w.seed.resize(nb);
+        im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor,
+                          w.seed.data(), out_e.data() + i0, w.seed_scratch);
+        seed = w.seed.data();
+      }
+    }
     w.searcher->search(qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor, out_ids.data() + i0 * k,
-                       out_d.data() + i0 * k, out_e.data() + i0, w.cnt);
+                       out_d.data() + i0 * k, out_e.data() + i0, w.cnt, seed);
   });
   for (index_t i = 0; i < nq; ++i) {
     std::copy_n(out_ids.data() + i * k, k, res.ids.data() + order[i] * k);

@@ -2,13 +2,18 @@
 // arithmetic), the validator, determinism across thread counts, and insertion.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
+#include <numeric>
 
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
 #include "test_util.hpp"
 #include "tree/batch_insert.hpp"
 #include "tree/priority_order.hpp"
+#include "tree/seed_bounds.hpp"
 #include "tree/tree_layout.hpp"
 #include "tree/validate.hpp"
 
@@ -23,11 +28,12 @@ void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what
 }
 
 template <class Metric>
-void check_tree(const Metric& metric, double base, const std::string& what) {
+void check_tree(const Metric& metric, double base, const std::string& what, bool seed_bounds = true) {
   const index_t n = metric.space().size();
   CoverTreeParams params;
   params.base = base;
   params.n_threads = 3;
+  params.seed_bounds = seed_bounds;
   CoverTreeIndex<Metric> tree(metric, params);
   const auto v = tree.validate(2);
   ASSERT_TRUE(v.ok) << what << ": " << (v.problems.empty() ? "" : v.problems[0]);
@@ -74,9 +80,74 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
     const auto ind = test::first_ids(c.n, m, c.n % 3 == 0 ? 1 : 3);  // distinct ids
     auto model = std::make_shared<ResidualModel>(
         ResidualModel::from_inducing(MatrixView::row_major(x.data(), c.n, c.dim), k, IdView{ind.data(), m, 1}));
-    for (double base : {2.0, 1.3})
-      check_tree(ResidualMetric(model), base,
-                 "resid shape=" + std::to_string(static_cast<int>(c.shape)) + " n=" + std::to_string(c.n));
+    const std::string what = "resid shape=" + std::to_string(static_cast<int>(c.shape)) + " n=" + std::to_string(c.n);
+    for (double base : {2.0, 1.3}) check_tree(ResidualMetric(model), base, what);
+    check_tree(ResidualMetric(model), 2.0, what + " best-first (no seed bounds)", false);
+  }
+  // Above SeedBounds::kMaxDim the tree runs without seeds.
+  const index_t n = 400;
+  const int dim = tree::SeedBounds::kMaxDim + 1;
+  const auto x = points(Shape::gaussian, n, dim, 13);
+  Kernel k;
+  k.lengthscale = {4.0};
+  const auto ind = test::first_ids(n, 25, 3);
+  auto model = std::make_shared<ResidualModel>(
+      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, dim), k, IdView{ind.data(), 25, 1}));
+  check_tree(ResidualMetric(model), 2.0, "resid D=" + std::to_string(dim));
+}
+
+// The seed bound of a query, re-derived independently: the k-th smallest residual distance to
+// its 3k nearest admissible points in scaled coordinates (found here by sorting), never below
+// the exact k-th distance, and +inf (with no evaluations) when fewer than k points are admissible.
+TEST(SeedBounds, AreTheKthDistanceToTheNearestPointsInCoordinates) {
+  for (Shape shape : {Shape::gaussian, Shape::clusters, Shape::duplicates}) {
+    const index_t n = 500;
+    const auto x = points(shape, n, 2, 41);
+    Kernel kern;
+    kern.lengthscale = {0.5, 2.0};  // scaled coordinates differ from the raw ones
+    const auto ind = test::first_ids(n, 30, 7);
+    auto model = std::make_shared<ResidualModel>(
+        ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 2), kern, IdView{ind.data(), 30, 1}));
+    const ResidualMetric metric(model);
+    const ResidualSpace& s = metric.space();
+    std::vector<index_t> ids(n);
+    std::iota(ids.begin(), ids.end(), index_t{0});
+    const auto seeds = tree::SeedBounds::build(s, ids);  // rows of the model's space are ids
+    ASSERT_TRUE(seeds);
+    BruteForceIndex<ResidualMetric> brute(metric);
+    for (bool pred : {false, true})
+      for (int k : {1, 6}) {
+        const std::string what = "shape=" + std::to_string(static_cast<int>(shape)) + " k=" + std::to_string(k) +
+                                 (pred ? " predecessor" : "");
+        std::vector<double> bound(n);
+        std::vector<std::int64_t> evals(n, 0);
+        tree::SeedBounds::Scratch sc;
+        seeds->compute(s, ids, s, ids.data(), ids.data(), static_cast<int>(n), k, pred, bound.data(), evals.data(), sc);
+        const auto exact = brute.knn(QuerySet::all_points(), KnnParams{k, pred, 1});
+        for (index_t i = 0; i < n; ++i) {
+          const index_t admissible = pred ? i : n;
+          if (admissible < k) {
+            EXPECT_EQ(bound[i], std::numeric_limits<double>::infinity()) << what << " i=" << i;
+            EXPECT_EQ(evals[i], 0) << what << " i=" << i;
+            continue;
+          }
+          EXPECT_GE(bound[i], exact.distances[i * k + k - 1]) << what << " i=" << i;
+          const index_t m = std::min<index_t>(admissible, tree::SeedBounds::kPerNeighbour * k);
+          EXPECT_EQ(evals[i], m) << what << " i=" << i;
+          if (shape != Shape::gaussian) continue;  // exact ties in coordinates: any tie order is valid
+          std::vector<std::pair<double, index_t>> near;
+          for (index_t j = 0; j < admissible; ++j) {
+            double d2 = 0;
+            for (int t = 0; t < 2; ++t) d2 += std::pow(s.scaled_coord(i, t) - s.scaled_coord(j, t), 2);
+            near.emplace_back(d2, j);
+          }
+          std::partial_sort(near.begin(), near.begin() + m, near.end());
+          std::vector<double> d;
+          for (index_t j = 0; j < m; ++j) d.push_back(s.distance(s, i, near[j].second));
+          std::nth_element(d.begin(), d.begin() + (k - 1), d.end());
+          EXPECT_EQ(bound[i], d[k - 1]) << what << " i=" << i;
+        }
+      }
   }
 }
 
