@@ -241,7 +241,14 @@ class BatchSearcher {
       const int i = qidx_[r];
       evals[i] += ncol;
       const double* dr = dist_.data() + static_cast<size_t>(r) * ncol;
-      for (int j = 0; j < ncol; ++j) offer(i, static_cast<std::int32_t>(cols_[j]), dr[j], qids[i], predecessor);
+      // Most pairs are farther than the threshold: test against a local copy, which changes
+      // only when a pair enters the answer.
+      double t = bound(i);
+      for (int j = 0; j < ncol; ++j)
+        if (dr[j] <= t) {
+          offer(i, static_cast<std::int32_t>(cols_[j]), dr[j], qids[i], predecessor);
+          t = bound(i);
+        }
     }
     for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
     if (a == v_.t.root) {
