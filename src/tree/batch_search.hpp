@@ -53,7 +53,7 @@ class BatchSearcher {
     for (int i = 0; i < nq; ++i)
       if (!predecessor || v_.layout.min_id[root] < qids[i]) rows_.push_back(qrows[i]), qidx_.push_back(i);
     if (!rows_.empty()) {
-      tile(qs, static_cast<int>(rows_.size()), Rows::range(root, 1));
+      tile(qs, static_cast<int>(rows_.size()), Rows::range(root, 1), dist_, aux_);
       for (size_t r = 0; r < rows_.size(); ++r) {
         const int i = qidx_[r];
         ++evals[i];
@@ -126,14 +126,14 @@ class BatchSearcher {
     qidx_.clear();
   }
 
-  // Evaluates rows_ (query rows) x cols into dist_/aux_ (row-major, leading dimension cols.count).
-  void tile(const Space& qs, int nrows, Rows cols) {
+  // Evaluates rows_ (query rows) x cols into dist/aux (row-major, leading dimension cols.count).
+  void tile(const Space& qs, int nrows, Rows cols, std::vector<double>& dist, std::vector<double>& aux) {
     const size_t need = static_cast<size_t>(nrows) * cols.count;
-    if (dist_.size() < need) {
-      dist_.resize(need);
-      aux_.resize(need);
+    if (dist.size() < need) {
+      dist.resize(need);
+      aux.resize(need);
     }
-    v_.space.evaluate(qs, Rows::list(rows_.data(), nrows), cols, dist_.data(), aux_.data(), cols.count, scratch_);
+    v_.space.evaluate(qs, Rows::list(rows_.data(), nrows), cols, dist.data(), aux.data(), cols.count, scratch_);
   }
 
   // Query i's pruning threshold: its k-th distance so far, or its seed bound if smaller (exact:
@@ -234,13 +234,16 @@ class BatchSearcher {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
     const bool contiguous = cols_.back() - cols_.front() + 1 == ncol;
     const Rows cols = contiguous ? Rows::range(cols_.front(), ncol) : Rows::list(cols_.data(), ncol);
-    tile(qs, nr, cols);
+    // The root tile goes straight into the block's kept copy (the largest buffers: one copy).
+    const bool root = a == v_.t.root;
+    tile(qs, nr, cols, root ? top_d_ : dist_, root ? top_a_ : aux_);
+    const double* dist = root ? top_d_.data() : dist_.data();
     // Each row is a different query (a node is expanded once per query), so offering every row
     // before opening any sees the same k-th distances as offering and opening row by row.
     for (int r = 0; r < nr; ++r) {
       const int i = qidx_[r];
       evals[i] += ncol;
-      const double* dr = dist_.data() + static_cast<size_t>(r) * ncol;
+      const double* dr = dist + static_cast<size_t>(r) * ncol;
       // Most pairs are farther than the threshold: test against a local copy, which changes
       // only when a pair enters the answer.
       double t = bound(i);
@@ -251,7 +254,7 @@ class BatchSearcher {
         }
     }
     for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
-    if (a == v_.t.root) {
+    if (root) {
       keep_root_tile(qids, predecessor);
       return;
     }
@@ -274,8 +277,6 @@ class BatchSearcher {
   // two linear passes. A flat (seeded) query takes them all in the next round: no order.
   void keep_root_tile(const index_t* qids, bool predecessor) {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
-    top_d_.swap(dist_);
-    top_a_.swap(aux_);
     top_cols_ = cols_;
     top_rad_.resize(ncol);
     for (int j = 0; j < ncol; ++j) top_rad_[j] = PruneBounds<Space>::radius(v_.t.bound[cols_[j]]);
