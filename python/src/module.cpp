@@ -69,6 +69,7 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   d["nodes_visited"] = s.nodes_visited;
   d["subtrees_pruned"] = s.subtrees_pruned;
   d["brute_force_queries"] = s.brute_force_queries;
+  d["seed_evaluations"] = s.seed_evaluations;
   nb::dict by_level;
   for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
   d["evaluations_by_level"] = by_level;

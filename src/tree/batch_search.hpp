@@ -14,8 +14,8 @@
 // A query given a seed bound (an upper bound of its final k-th distance, tree/seed_bounds.hpp)
 // prunes with a near-final threshold from the start, so best-first order buys it nothing: it
 // expands its whole frontier every round (level-synchronous), and the queries of a block that
-// reach the same node in the same round share one tile (on gold: tiles twice as large, 12%
-// less time than best-first with the same seeds... see BENCHMARKS.md).
+// reach the same node in the same round share one tile (gold: tiles twice as large, and 12%
+// less time than best-first with the same seeds; docs/tree.md, "Seed bounds").
 #include <algorithm>
 #include <limits>
 #include <vector>

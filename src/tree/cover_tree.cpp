@@ -218,7 +218,8 @@ constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
 // "auto": queries sampled to decide between the tree and the brute force, and the measured cost
-// of one tree evaluation in brute-force evaluations (gold: ~28 M/s against ~85 M/s).
+// of one tree evaluation in brute-force evaluations (gold: ~28-35 M/s against ~85-92 M/s; the
+// predecessor split is flat between 2 and 3, docs/tree.md "auto").
 constexpr index_t kAutoSample = 64;
 constexpr double kTreeCostRatio = 3.0;
 
@@ -301,6 +302,7 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
     res.stats.nodes_visited += r.stats.nodes_visited;
     res.stats.subtrees_pruned += r.stats.subtrees_pruned;
     res.stats.brute_force_queries += r.stats.brute_force_queries;
+    res.stats.seed_evaluations += r.stats.seed_evaluations;
     for (auto [level, count] : r.stats.evaluations_by_level) by_level[level] += count;
   }
   res.stats.evaluations_by_level.assign(by_level.begin(), by_level.end());
@@ -345,6 +347,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     tree::SearchCounters cnt;
     std::vector<double> seed;
     tree::SeedBounds::Scratch seed_scratch;
+    std::int64_t seed_evaluations = 0;
   };
   std::vector<Worker> workers(threads);
   for (auto& w : workers) w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
@@ -356,7 +359,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     if constexpr (std::is_same_v<Space, ResidualSpace>) {
       if (im.seeds) {  // bound each query's k-th distance first (tree/seed_bounds.hpp)
         w.seed.resize(nb);
-        im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor,
+        w.seed_evaluations += im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor,
                           w.seed.data(), out_e.data() + i0, w.seed_scratch);
         seed = w.seed.data();
       }
@@ -374,6 +377,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   for (const auto& w : workers) {
     res.stats.nodes_visited += w.cnt.visited;
     res.stats.subtrees_pruned += w.cnt.pruned;
+    res.stats.seed_evaluations += w.seed_evaluations;
     if (w.cnt.by_level.size() > by_level.size()) by_level.resize(w.cnt.by_level.size(), 0);
     for (size_t i = 0; i < w.cnt.by_level.size(); ++i) by_level[i] += w.cnt.by_level[i];
   }

@@ -19,11 +19,11 @@ std::unique_ptr<SeedBounds> SeedBounds::build(const ResidualSpace& space, const 
   return std::unique_ptr<SeedBounds>(new SeedBounds(std::move(kd)));
 }
 
-void SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id, const ResidualSpace& qs,
+std::int64_t SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id, const ResidualSpace& qs,
                          const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,
                          std::int64_t* evals, Scratch& sc) const {
   std::fill(bound, bound + nq, std::numeric_limits<double>::infinity());
-  if (nq == 0) return;
+  if (nq == 0) return 0;
   const int m = static_cast<int>(std::min<index_t>(static_cast<index_t>(kPerNeighbour) * k, data.size()));
   const bool external = qids[0] < 0;
   KnnResult seeds;
@@ -38,6 +38,7 @@ void SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& 
   }
   sc.rows.resize(m);
   sc.dist.resize(m);
+  std::int64_t total = 0;
   for (int i = 0; i < nq; ++i) {
     int count = 0;
     for (int j = 0; j < m; ++j) {
@@ -48,9 +49,11 @@ void SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& 
     data.evaluate(qs, Rows::range(qrows[i], 1), Rows::list(sc.rows.data(), count), sc.dist.data(), nullptr, count,
                   sc.eval);
     evals[i] += count;
+    total += count;
     std::nth_element(sc.dist.begin(), sc.dist.begin() + (k - 1), sc.dist.begin() + count);
     bound[i] = sc.dist[k - 1];
   }
+  return total;
 }
 
 }  // namespace pcct::tree

@@ -115,6 +115,8 @@ def test_gold_reduced_recall_one():
         assert recall(ids, dist, *ref) == 1.0
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
     assert tree.last_stats["distance_evaluations_per_query"] < 4096
+    # Predecessor query i evaluates min(3k, i) seeds when it has at least k = 50 predecessors.
+    assert tree.last_stats["seed_evaluations"] == sum(min(150, i) for i in range(50, 4096))
 
 
 def test_stats_and_algorithms():
@@ -123,7 +125,7 @@ def test_stats_and_algorithms():
     tree.knn(5)
     s = tree.last_stats
     assert s["queries"] == 3000 and s["nodes_visited"] > 0 and s["subtrees_pruned"] > 0
-    assert s["brute_force_queries"] == 0
+    assert s["brute_force_queries"] == 0 and s["seed_evaluations"] == 0  # Euclidean: no seed bounds
     assert s["distance_evaluations_per_query"] < 3000
     assert pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
     with pytest.raises(ValueError, match="needs a tree index"):

@@ -32,6 +32,7 @@ struct KnnStats {
   std::int64_t nodes_visited = 0;
   std::int64_t subtrees_pruned = 0;
   std::int64_t brute_force_queries = 0;  ///< queries answered by a full scan ("auto" splits calls)
+  std::int64_t seed_evaluations = 0;     ///< residual cover tree: evaluations for seed bounds (included above)
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
   /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest first).
   std::vector<std::pair<int, std::int64_t>> evaluations_by_level;
