@@ -279,9 +279,18 @@ TEST(CoverTree, InsertKeepsInvariantsAndAnswers) {
   auto first = std::make_shared<ResidualModel>(
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n0, 3), k, IdView{ind.data(), 30, 1}));
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(first)};
-  tree.insert(first->embed(MatrixView::row_major(x.data() + 3 * n0, n1 / 2, 3)));
-  tree.insert(first->embed(MatrixView::row_major(x.data() + 3 * (n0 + n1 / 2), n1 - n1 / 2, 3)));
+  CoverTreeParams best_first;
+  best_first.seed_bounds = false;
+  CoverTreeIndex<ResidualMetric> unseeded(ResidualMetric(first), best_first);
+  for (auto* t : {&tree, &unseeded}) {
+    t->insert(first->embed(MatrixView::row_major(x.data() + 3 * n0, n1 / 2, 3)));
+    t->insert(first->embed(MatrixView::row_major(x.data() + 3 * (n0 + n1 / 2), n1 - n1 / 2, 3)));
+  }
   ASSERT_EQ(tree.size(), n0 + n1);
+  // Seed bounds after inserts (their kd-tree rebuilt over the grown point set) change nothing.
+  for (bool pred : {false, true})
+    expect_same(tree.knn(QuerySet::all_points(), KnnParams{6, pred, 2}),
+                unseeded.knn(QuerySet::all_points(), KnnParams{6, pred, 2}), "insert, seeded vs best-first");
   const auto v = tree.validate();
   ASSERT_TRUE(v.ok) << v.problems[0];
   BruteForceIndex<ResidualMetric> brute{ResidualMetric(all)};
