@@ -1,8 +1,8 @@
 #pragma once
 // Exact k-NN for a block of queries, traversing the tree in rounds shared by the whole block
 // (docs/tree.md, "Batched queries"). Each round, every query pops the most promising nodes of its
-// own frontier (a heap ordered by a lower bound of their subtrees), one in the first round and
-// geometrically more in later ones: close to best-first, so the k-th distance drops early and
+// own frontier (a heap ordered by a lower bound of their subtrees), first_width (4) in the first
+// round and geometrically more in later ones: close to best-first, so the k-th distance drops early and
 // prunes about as well as a one-query best-first search (which it replaced; commit d76bac1
 // has it), in O(log n) rounds. The expansions of a round
 // are grouped by node, and the children of a node are evaluated for all the queries that
@@ -13,7 +13,7 @@
 //
 // A query given a seed bound (an upper bound of its final k-th distance, tree/seed_bounds.hpp)
 // prunes with a near-final threshold from the start, so best-first order buys it nothing: it
-// expands its whole frontier every round (level-synchronous), and the queries of a block that
+// expands its whole frontier every round (breadth-first), and the queries of a block that
 // reach the same node in the same round share one tile (gold: tiles twice as large, and 12%
 // less time than best-first with the same seeds; docs/tree.md, "Seed bounds").
 #include <algorithm>

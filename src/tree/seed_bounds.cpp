@@ -23,8 +23,8 @@ std::int64_t SeedBounds::compute(const ResidualSpace& data, const std::vector<in
                          const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,
                          std::int64_t* evals, Scratch& sc) const {
   std::fill(bound, bound + nq, std::numeric_limits<double>::infinity());
-  if (nq == 0) return 0;
-  const int m = static_cast<int>(std::min<index_t>(static_cast<index_t>(kPerNeighbour) * k, data.size()));
+  const index_t m = static_cast<index_t>(kPerNeighbour) * k;
+  if (nq == 0 || m * kMaxShare > data.size()) return 0;  // seeds would cost a scan: best-first
   const bool external = qids[0] < 0;
   KnnResult seeds;
   if (external) {  // new points: their scaled coordinates

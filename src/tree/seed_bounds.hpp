@@ -23,6 +23,9 @@ class SeedBounds {
   /// Seeds per wanted neighbour (gold, k = 50: 150 seeds match the exact k-th distance for the
   /// median query; 100 leave it 2% high, 200 save only 1.5% of the evaluations).
   static constexpr int kPerNeighbour = 3;
+  /// Seeds are skipped (the queries go best-first) when 3k exceeds 1/kMaxShare of the points:
+  /// they would cost a good part of a brute-force scan (and "auto" answers k > N/8 by one).
+  static constexpr int kMaxShare = 8;
 
   /// Seeds for the points of `space` (dataset id i at row row_of_id[i]); nullptr if its
   /// dimension is above kMaxDim.
@@ -36,7 +39,8 @@ class SeedBounds {
   /// For queries i = 0..nq-1, row qrows[i] of qs with dataset id qids[i] (all -1 for new
   /// points, which then use their coordinates): bound[i] = the k-th smallest distance from the
   /// query to its admissible seeds (+inf if it has fewer than k), and evals[i] += the seeds
-  /// evaluated. `data` and `row_of_id` are the space and id map the seeds were built from.
+  /// evaluated; nothing at all when 3k > N / kMaxShare. `data` and `row_of_id` are the space
+  /// and id map the seeds were built from.
   /// Returns the number of evaluations.
   std::int64_t compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id, const ResidualSpace& qs,
                const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,

@@ -98,54 +98,86 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
 
 // The seed bound of a query, re-derived independently: the k-th smallest residual distance to
 // its 3k nearest admissible points in scaled coordinates (found here by sorting), never below
-// the exact k-th distance, and +inf (with no evaluations) when fewer than k points are admissible.
+// the exact k-th distance, and +inf (with no evaluations) when fewer than k points are
+// admissible or 3k > N / kMaxShare. The seeds are built over a permuted copy of the points (as
+// in the tree, rows are not ids), and queried by dataset id and by new coordinates.
 TEST(SeedBounds, AreTheKthDistanceToTheNearestPointsInCoordinates) {
+  using tree::SeedBounds;
   for (Shape shape : {Shape::gaussian, Shape::clusters, Shape::duplicates}) {
-    const index_t n = 500;
+    const index_t n = 500, n_new = 40;
     const auto x = points(shape, n, 2, 41);
+    const auto xq = points(Shape::gaussian, n_new, 2, 42);
     Kernel kern;
     kern.lengthscale = {0.5, 2.0};  // scaled coordinates differ from the raw ones
     const auto ind = test::first_ids(n, 30, 7);
     auto model = std::make_shared<ResidualModel>(
         ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 2), kern, IdView{ind.data(), 30, 1}));
     const ResidualMetric metric(model);
-    const ResidualSpace& s = metric.space();
-    std::vector<index_t> ids(n);
-    std::iota(ids.begin(), ids.end(), index_t{0});
-    const auto seeds = tree::SeedBounds::build(s, ids);  // rows of the model's space are ids
+    const ResidualSpace& s = metric.space();  // row i = id i
+    std::vector<index_t> perm(n), row_of_id(n);
+    for (index_t r = 0; r < n; ++r) perm[r] = (r * 137 + 11) % n;  // 137 is coprime with 500
+    for (index_t r = 0; r < n; ++r) row_of_id[perm[r]] = r;
+    const ResidualSpace data = s.permuted(perm);
+    const auto seeds = SeedBounds::build(data, row_of_id);
     ASSERT_TRUE(seeds);
+    const ResidualSpace fresh = model->embed(MatrixView::row_major(xq.data(), n_new, 2));
     BruteForceIndex<ResidualMetric> brute(metric);
+    // The independent bound for row q of qs whose admissible ids are [0, admissible).
+    auto expected = [&](const ResidualSpace& qs, index_t q, index_t admissible, int k) {
+      const index_t m = std::min<index_t>(admissible, SeedBounds::kPerNeighbour * k);
+      std::vector<std::pair<double, index_t>> near;
+      for (index_t j = 0; j < admissible; ++j) {
+        double d2 = 0;
+        for (int t = 0; t < 2; ++t) d2 += std::pow(qs.scaled_coord(q, t) - s.scaled_coord(j, t), 2);
+        near.emplace_back(d2, j);
+      }
+      std::partial_sort(near.begin(), near.begin() + m, near.end());
+      std::vector<double> d;
+      for (index_t j = 0; j < m; ++j) d.push_back(s.distance(qs, q, near[j].second));
+      std::nth_element(d.begin(), d.begin() + (k - 1), d.end());
+      return d[k - 1];
+    };
     for (bool pred : {false, true})
-      for (int k : {1, 6}) {
+      for (int k : {1, 6, 21}) {  // 21: 3k > N / 8, no seeds
         const std::string what = "shape=" + std::to_string(static_cast<int>(shape)) + " k=" + std::to_string(k) +
                                  (pred ? " predecessor" : "");
+        const bool seeded = SeedBounds::kPerNeighbour * k * SeedBounds::kMaxShare <= n;
+        std::vector<index_t> ids(n), rows(n);
+        for (index_t i = 0; i < n; ++i) ids[i] = i, rows[i] = row_of_id[i];
         std::vector<double> bound(n);
         std::vector<std::int64_t> evals(n, 0);
-        tree::SeedBounds::Scratch sc;
-        seeds->compute(s, ids, s, ids.data(), ids.data(), static_cast<int>(n), k, pred, bound.data(), evals.data(), sc);
+        SeedBounds::Scratch sc;
+        const std::int64_t total = seeds->compute(data, row_of_id, data, rows.data(), ids.data(), static_cast<int>(n),
+                                                  k, pred, bound.data(), evals.data(), sc);
+        EXPECT_EQ(total, std::accumulate(evals.begin(), evals.end(), std::int64_t{0})) << what;
         const auto exact = brute.knn(QuerySet::all_points(), KnnParams{k, pred, 1});
         for (index_t i = 0; i < n; ++i) {
           const index_t admissible = pred ? i : n;
-          if (admissible < k) {
+          if (admissible < k || !seeded) {
             EXPECT_EQ(bound[i], std::numeric_limits<double>::infinity()) << what << " i=" << i;
             EXPECT_EQ(evals[i], 0) << what << " i=" << i;
             continue;
           }
           EXPECT_GE(bound[i], exact.distances[i * k + k - 1]) << what << " i=" << i;
-          const index_t m = std::min<index_t>(admissible, tree::SeedBounds::kPerNeighbour * k);
-          EXPECT_EQ(evals[i], m) << what << " i=" << i;
-          if (shape != Shape::gaussian) continue;  // exact ties in coordinates: any tie order is valid
-          std::vector<std::pair<double, index_t>> near;
-          for (index_t j = 0; j < admissible; ++j) {
-            double d2 = 0;
-            for (int t = 0; t < 2; ++t) d2 += std::pow(s.scaled_coord(i, t) - s.scaled_coord(j, t), 2);
-            near.emplace_back(d2, j);
+          EXPECT_EQ(evals[i], std::min<index_t>(admissible, SeedBounds::kPerNeighbour * k)) << what << " i=" << i;
+          // With exact ties in coordinates any tie order is valid, so compare only without them.
+          if (shape == Shape::gaussian) EXPECT_EQ(bound[i], expected(s, i, admissible, k)) << what << " i=" << i;
+        }
+        if (pred) continue;  // new points have no predecessors
+        std::vector<index_t> qrows(n_new), none(n_new, -1);
+        std::iota(qrows.begin(), qrows.end(), index_t{0});
+        std::vector<double> fb(n_new);
+        std::vector<std::int64_t> fe(n_new, 0);
+        seeds->compute(data, row_of_id, fresh, qrows.data(), none.data(), static_cast<int>(n_new), k, false, fb.data(),
+                       fe.data(), sc);
+        const auto fx = brute.knn(QuerySet::by_coords(MatrixView::row_major(xq.data(), n_new, 2)), KnnParams{k, false, 1});
+        for (index_t i = 0; i < n_new; ++i) {
+          if (!seeded) {
+            EXPECT_EQ(fb[i], std::numeric_limits<double>::infinity()) << what << " new point " << i;
+            continue;
           }
-          std::partial_sort(near.begin(), near.begin() + m, near.end());
-          std::vector<double> d;
-          for (index_t j = 0; j < m; ++j) d.push_back(s.distance(s, i, near[j].second));
-          std::nth_element(d.begin(), d.begin() + (k - 1), d.end());
-          EXPECT_EQ(bound[i], d[k - 1]) << what << " i=" << i;
+          EXPECT_GE(fb[i], fx.distances[i * k + k - 1]) << what << " new point " << i;
+          if (shape == Shape::gaussian) EXPECT_EQ(fb[i], expected(fresh, i, n, k)) << what << " new point " << i;
         }
       }
   }
@@ -255,6 +287,7 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
       EXPECT_EQ(s.subtrees_pruned, s1.subtrees_pruned);
       EXPECT_EQ(s.evaluations_by_level, s1.evaluations_by_level);
       EXPECT_EQ(s.brute_force_queries, s1.brute_force_queries);
+      EXPECT_EQ(s.seed_evaluations, s1.seed_evaluations);
     }
     EXPECT_EQ(r.stats.distance_evaluations, first.stats.distance_evaluations);
     EXPECT_EQ(bi.distance_evaluations, info.distance_evaluations);
@@ -264,6 +297,33 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
       EXPECT_EQ(bi.levels[i].nodes, info.levels[i].nodes);
       EXPECT_EQ(bi.levels[i].max_radius, info.levels[i].max_radius);
     }
+  }
+}
+
+TEST(CoverTree, SeedBoundsChangeNoAnswerAndPruneFromTheStart) {
+  // Seeded queries walk breadth-first, which only pays because the seed bound prunes from the
+  // first node: the tree then evaluates about as many points as best-first (here 1.005x and
+  // 1.014x), while the same walk without the seed's pruning evaluates 1.4-1.65x as many.
+  const index_t n = 4000;
+  const auto x = points(Shape::gaussian, n, 3, 14);
+  const auto ind = test::first_ids(n, 64, 11);
+  auto model = std::make_shared<ResidualModel>(
+      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 64, 1}));
+  CoverTreeParams off;
+  off.seed_bounds = false;
+  CoverTreeIndex<ResidualMetric> seeded{ResidualMetric(model)}, best_first(ResidualMetric(model), off);
+  for (bool pred : {false, true}) {
+    const std::string what = pred ? "predecessor" : "all points";
+    const auto a = seeded.knn(QuerySet::all_points(), KnnParams{10, pred, 2});
+    const auto b = best_first.knn(QuerySet::all_points(), KnnParams{10, pred, 2});
+    expect_same(a, b, what + ", seeded vs best-first");
+    EXPECT_EQ(b.stats.seed_evaluations, 0) << what;
+    // Every query with at least k = 10 predecessors evaluates min(30, its admissible count).
+    std::int64_t seeds = 0;
+    for (index_t i = 0; i < n; ++i) seeds += pred ? (i >= 10 ? std::min<index_t>(i, 30) : 0) : 30;
+    EXPECT_EQ(a.stats.seed_evaluations, seeds) << what;
+    const std::int64_t tree_evals = a.stats.distance_evaluations - a.stats.seed_evaluations;
+    EXPECT_LT(tree_evals, 1.1 * static_cast<double>(b.stats.distance_evaluations)) << what;
   }
 }
 

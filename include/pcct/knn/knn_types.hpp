@@ -34,7 +34,8 @@ struct KnnStats {
   std::int64_t brute_force_queries = 0;  ///< queries answered by a full scan ("auto" splits calls)
   std::int64_t seed_evaluations = 0;     ///< residual cover tree: evaluations for seed bounds (included above)
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
-  /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest first).
+  /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest
+  /// first). Seed evaluations have no level: the levels sum to the total minus them.
   std::vector<std::pair<int, std::int64_t>> evaluations_by_level;
 };
 

@@ -30,8 +30,9 @@ struct CoverTreeParams {
   double base = 2.0;      ///< level radius ratio, > 1 (smaller bases, e.g. 1.3, often prune better)
   int n_threads = 0;      ///< threads for construction (0 = OpenMP default)
   bool auto_brute = false;///< "auto" algorithm: answer with the brute force where that is cheaper
-  /// Residual metric: bound each query's k-th distance by evaluating its nearest points in the
-  /// scaled coordinates first, then walk the tree level-synchronously (faster, same answers).
+  /// Residual metric, data of at most 16 dimensions: bound each query's k-th distance by
+  /// evaluating its 3k nearest points in the scaled coordinates first (skipped where 3k > N/8),
+  /// then walk the tree breadth-first (faster, same answers; src/tree/seed_bounds.hpp).
   bool seed_bounds = true;
 };
 
