@@ -6,6 +6,8 @@
 // first node and needs no best-first order to lower its threshold. Residual neighbours are
 // spatially local (on gold, 3k Euclidean neighbours already hold the exact k-th distance for
 // the median query), but nothing here assumes it: a poor seed only prunes less.
+// compute() runs once per query block: its kd-tree search allocates the block's seed lists
+// (one result per block, not per query or pair); the evaluations use caller scratch.
 #include <cstdint>
 #include <memory>
 #include <vector>
