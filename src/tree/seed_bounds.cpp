@@ -19,9 +19,9 @@ std::unique_ptr<SeedBounds> SeedBounds::build(const ResidualSpace& space, const 
   return std::unique_ptr<SeedBounds>(new SeedBounds(std::move(kd)));
 }
 
-std::int64_t SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id, const ResidualSpace& qs,
-                         const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,
-                         std::int64_t* evals, Scratch& sc) const {
+std::int64_t SeedBounds::compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id,
+                                 const ResidualSpace& qs, const index_t* qrows, const index_t* qids, int nq, int k,
+                                 bool predecessor, double* bound, std::int64_t* evals, Scratch& sc) const {
   std::fill(bound, bound + nq, std::numeric_limits<double>::infinity());
   const index_t m = static_cast<index_t>(kPerNeighbour) * k;
   if (nq == 0 || m * kMaxShare > data.size()) return 0;  // seeds would cost a scan: best-first
