@@ -42,11 +42,10 @@ class SeedBounds {
   /// points, which then use their coordinates): bound[i] = the k-th smallest distance from the
   /// query to its admissible seeds (+inf if it has fewer than k), and evals[i] += the seeds
   /// evaluated; nothing at all when 3k > N / kMaxShare. `data` and `row_of_id` are the space
-  /// and id map the seeds were built from.
-  /// Returns the number of evaluations.
+  /// and id map the seeds were built from. Returns the number of evaluations.
   std::int64_t compute(const ResidualSpace& data, const std::vector<index_t>& row_of_id, const ResidualSpace& qs,
-               const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,
-               std::int64_t* evals, Scratch& sc) const;
+                       const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor, double* bound,
+                       std::int64_t* evals, Scratch& sc) const;
 
  private:
   explicit SeedBounds(std::unique_ptr<KdTreeIndex> kd) : kd_(std::move(kd)) {}
