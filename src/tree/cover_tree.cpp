@@ -359,8 +359,9 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     if constexpr (std::is_same_v<Space, ResidualSpace>) {
       if (im.seeds) {  // bound each query's k-th distance first (tree/seed_bounds.hpp)
         w.seed.resize(nb);
-        w.seed_evaluations += im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor,
-                          w.seed.data(), out_e.data() + i0, w.seed_scratch);
+        w.seed_evaluations += im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb,
+                                                k, params.predecessor, w.seed.data(), out_e.data() + i0,
+                                                w.seed_scratch);
         seed = w.seed.data();
       }
     }
