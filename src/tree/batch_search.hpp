@@ -290,18 +290,24 @@ class BatchSearcher {
       fr.ta = top_a_.data() + static_cast<size_t>(r) * ncol;
       fr.cols = top_cols_.data();
       fr.rad = top_rad_.data();
+      auto keep = [&](int j) {
+        const auto c = static_cast<std::int32_t>(cols_[j]);
+        return v_.layout.child_count[c] > 0 && !(predecessor && v_.layout.min_id[c] >= qids[i]);
+      };
+      fr.order.clear();
+      if (fr.flat) {  // takes every kept child next round: column order
+        for (int j = 0; j < ncol; ++j)
+          if (keep(j)) fr.order.push_back(j);
+        continue;
+      }
       double lo = std::numeric_limits<double>::infinity(), hi = -lo;
       for (int j = 0; j < ncol; ++j) {
         const double key = dr[j] - top_rad_[j];
         lo = std::min(lo, key);
         hi = std::max(hi, key);
       }
-      const double scale = hi > lo && !fr.flat ? (kBuckets - 1) / (hi - lo) : 0.0;  // flat: one bucket
+      const double scale = hi > lo ? (kBuckets - 1) / (hi - lo) : 0.0;
       auto bucket = [&](int j) { return static_cast<int>((dr[j] - top_rad_[j] - lo) * scale); };
-      auto keep = [&](int j) {
-        const auto c = static_cast<std::int32_t>(cols_[j]);
-        return v_.layout.child_count[c] > 0 && !(predecessor && v_.layout.min_id[c] >= qids[i]);
-      };
       std::fill(bucket_count_.begin(), bucket_count_.end(), 0);
       for (int j = 0; j < ncol; ++j)
         if (keep(j)) ++bucket_count_[bucket(j) + 1];
