@@ -19,8 +19,7 @@ std::shared_ptr<ResidualModel> residual_model(const std::vector<double>& x, inde
   Kernel k;
   k.type = KernelType::matern32;
   k.lengthscale = {0.7};
-  return std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, d), k, IdView{ind.data(), m, 1}));
+  return test::residual_model(x, n, d, k, ind);
 }
 
 template <class Metric>

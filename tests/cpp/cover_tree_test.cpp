@@ -78,8 +78,7 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
     k.lengthscale = {0.6};
     const int m = static_cast<int>(std::min<index_t>(c.n, 25));
     const auto ind = test::first_ids(c.n, m, c.n % 3 == 0 ? 1 : 3);  // distinct ids
-    auto model = std::make_shared<ResidualModel>(
-        ResidualModel::from_inducing(MatrixView::row_major(x.data(), c.n, c.dim), k, IdView{ind.data(), m, 1}));
+    auto model = test::residual_model(x, c.n, c.dim, k, ind);
     const std::string what = "resid shape=" + std::to_string(static_cast<int>(c.shape)) + " n=" + std::to_string(c.n);
     for (double base : {2.0, 1.3}) check_tree(ResidualMetric(model), base, what);
     check_tree(ResidualMetric(model), 2.0, what + " best-first (no seed bounds)", false);
@@ -91,8 +90,7 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
   Kernel k;
   k.lengthscale = {4.0};
   const auto ind = test::first_ids(n, 25, 3);
-  auto model = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, dim), k, IdView{ind.data(), 25, 1}));
+  auto model = test::residual_model(x, n, dim, k, ind);
   check_tree(ResidualMetric(model), 2.0, "resid D=" + std::to_string(dim));
 }
 
@@ -110,8 +108,7 @@ TEST(SeedBounds, AreTheKthDistanceToTheNearestPointsInCoordinates) {
     Kernel kern;
     kern.lengthscale = {0.5, 2.0};  // scaled coordinates differ from the raw ones
     const auto ind = test::first_ids(n, 30, 7);
-    auto model = std::make_shared<ResidualModel>(
-        ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 2), kern, IdView{ind.data(), 30, 1}));
+    auto model = test::residual_model(x, n, 2, kern, ind);
     const ResidualMetric metric(model);
     const ResidualSpace& s = metric.space();  // row i = id i
     std::vector<index_t> perm(n), row_of_id(n);
@@ -255,8 +252,7 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   const index_t n = 3000;
   const auto x = points(Shape::gaussian, n, 3, 12);
   const auto ind = test::first_ids(n, 64, 7);
-  auto model = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 64, 1}));
+  auto model = test::residual_model(x, n, 3, Kernel{}, ind);
   KnnResult first, first_auto;
   CoverTreeBuildInfo info;
   for (int threads : {1, 2, 4}) {
@@ -307,8 +303,7 @@ TEST(CoverTree, SeedBoundsChangeNoAnswerAndPruneFromTheStart) {
   const index_t n = 4000;
   const auto x = points(Shape::gaussian, n, 3, 14);
   const auto ind = test::first_ids(n, 64, 11);
-  auto model = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 64, 1}));
+  auto model = test::residual_model(x, n, 3, Kernel{}, ind);
   CoverTreeParams off;
   off.seed_bounds = false;
   CoverTreeIndex<ResidualMetric> seeded{ResidualMetric(model)}, best_first(ResidualMetric(model), off);
@@ -334,10 +329,8 @@ TEST(CoverTree, InsertKeepsInvariantsAndAnswers) {
   const auto ind = test::first_ids(n0, 30, 5);
   Kernel k;
   k.type = KernelType::matern52;
-  auto all = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n0 + n1, 3), k, IdView{ind.data(), 30, 1}));
-  auto first = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n0, 3), k, IdView{ind.data(), 30, 1}));
+  auto all = test::residual_model(x, n0 + n1, 3, k, ind);
+  auto first = test::residual_model(x, n0, 3, k, ind);
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(first)};
   CoverTreeParams best_first;
   best_first.seed_bounds = false;
@@ -391,8 +384,7 @@ TEST(CoverTree, NewCoordinateQueriesMatchBruteForce) {
   const auto x = points(Shape::gaussian, n, 3, 30);
   const auto qx = points(Shape::gaussian, 50, 3, 31);
   const auto ind = test::first_ids(n, 40, 9);
-  auto model = std::make_shared<ResidualModel>(
-      ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 40, 1}));
+  auto model = test::residual_model(x, n, 3, Kernel{}, ind);
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(model)};
   BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
   const auto qs = QuerySet::by_coords(MatrixView::row_major(qx.data(), 50, 3));

@@ -66,6 +66,14 @@ inline std::vector<double> points(Shape shape, index_t n, int d, std::uint64_t s
   return x;
 }
 
+/// A residual model over the first n rows of x (n x d, row-major) with the given inducing ids.
+inline std::shared_ptr<ResidualModel> residual_model(const std::vector<double>& x, index_t n, int d,
+                                                     const Kernel& kernel, const std::vector<index_t>& inducing) {
+  return std::make_shared<ResidualModel>(ResidualModel::from_inducing(
+      MatrixView::row_major(x.data(), n, d), kernel,
+      IdView{inducing.data(), static_cast<index_t>(inducing.size()), 1}));
+}
+
 
 /// Closed-form kernel value in long double.
 inline long double kernel_ref(KernelType t, long double variance, long double r) {
