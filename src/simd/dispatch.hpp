@@ -47,6 +47,19 @@ struct PairArgs {
   double* out_absrho = nullptr;
 };
 
+/// The children of one tree node against one visiting query (tree/prune_bounds.hpp, Visit):
+/// child j may hold a point within the query's threshold unless
+/// max(visit_lo - hi[j], lo[j] - visit_hi) - reach[j] > thr, or min_id[j] >= id_limit.
+struct ChildArgs {
+  int n = 0;
+  const double* lo = nullptr;
+  const double* hi = nullptr;
+  const double* reach = nullptr;
+  const std::int64_t* min_id = nullptr;
+  double visit_lo = 0, visit_hi = 0, thr = 0;
+  std::int64_t id_limit = INT64_MAX;  ///< predecessor mode: the query's id
+};
+
 struct Table {
   Level level;
   const char* name;
@@ -65,6 +78,9 @@ struct Table {
   void (*kernel_row)(KernelType, const RowArgs&);
   /// out[i] = variance * f(r2[i]).
   void (*kernel_values)(KernelType, double variance, const double* r2, int n, double* out);
+  /// Sets bit j of mask (words [0, (n + 63) / 64), zeroed by the caller) for every child j
+  /// that cannot be excluded; returns how many. Pure comparisons: identical at every level.
+  int (*child_mask)(const ChildArgs&, std::uint64_t* mask);
 };
 
 /// The table used by pcct (chosen once).

@@ -19,6 +19,11 @@ struct IsaAvx2 {
   static V max(V a, V b) { return _mm256_max_pd(a, b); }  // a > b ? a : b
   static V abs(V a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static V select_lt(V x, V y, V a, V b) { return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_LT_OQ)); }
+  static unsigned gt_mask(V a, V b) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ))); }
+  static unsigned ge_mask(const std::int64_t* p, std::int64_t v) {  // p >= v: not (v > p)
+    const __m256i lt = _mm256_cmpgt_epi64(_mm256_set1_epi64x(v), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return ~static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(lt))) & 0xFu;
+  }
   static V pow2_shifted(V kd) {
     const __m256i n = _mm256_sub_epi64(_mm256_castpd_si256(kd), _mm256_castpd_si256(_mm256_set1_pd(0x1.8p52)));
     return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n, _mm256_set1_epi64x(1023)), 52));

@@ -19,6 +19,10 @@ struct IsaAvx512 {
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
   static V abs(V a) { return _mm512_abs_pd(a); }
   static V select_lt(V x, V y, V a, V b) { return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_LT_OQ), b, a); }
+  static unsigned gt_mask(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static unsigned ge_mask(const std::int64_t* p, std::int64_t v) {
+    return _mm512_cmpge_epi64_mask(_mm512_loadu_si512(p), _mm512_set1_epi64(v));
+  }
   static V pow2_shifted(V kd) {
     const __m512i n = _mm512_sub_epi64(_mm512_castpd_si512(kd), _mm512_castpd_si512(_mm512_set1_pd(0x1.8p52)));
     return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(n, _mm512_set1_epi64(1023)), 52));

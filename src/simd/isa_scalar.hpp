@@ -23,6 +23,9 @@ struct IsaScalar {
   static V abs(V a) { return __builtin_fabs(a); }
   /// x < y ? a : b
   static V select_lt(V x, V y, V a, V b) { return x < y ? a : b; }
+  /// Bit l set where lane l of a > b (ordered), and where lane l of p[] >= v.
+  static unsigned gt_mask(V a, V b) { return a > b; }
+  static unsigned ge_mask(const std::int64_t* p, std::int64_t v) { return *p >= v; }
   /// 2^n for kd = 0x1.8p52 + n (n integral, -1022 <= n <= 1023).
   static V pow2_shifted(V kd) {
     const std::int64_t n = std::bit_cast<std::int64_t>(kd) - std::bit_cast<std::int64_t>(0x1.8p52);

@@ -224,9 +224,36 @@ inline void dot_tile_driver(const double* const* a, int na, const double* const*
   }
 }
 
+// The lanes j..j+width-1 of child_mask (width divides 64, so they share one mask word).
+template <class S>
+inline unsigned child_keep_lanes(const pcct::simd::ChildArgs& a, int j) {
+  using V = typename S::V;
+  const V gap = S::sub(S::max(S::sub(S::set1(a.visit_lo), S::load(a.hi + j)), S::sub(S::load(a.lo + j), S::set1(a.visit_hi))),
+                       S::load(a.reach + j));
+  const unsigned all = (1u << S::width) - 1;
+  return ~(S::gt_mask(gap, S::set1(a.thr)) | S::ge_mask(a.min_id + j, a.id_limit)) & all;
+}
+
+template <class S>
+inline int child_mask(const pcct::simd::ChildArgs& a, std::uint64_t* mask) {
+  int j = 0, count = 0;
+  for (; j + S::width <= a.n; j += S::width) {
+    const unsigned keep = child_keep_lanes<S>(a, j);
+    mask[j >> 6] |= static_cast<std::uint64_t>(keep) << (j & 63);
+    count += __builtin_popcount(keep);
+  }
+  for (; j < a.n; ++j) {
+    const unsigned keep = child_keep_lanes<IsaScalar>(a, j);
+    mask[j >> 6] |= static_cast<std::uint64_t>(keep) << (j & 63);
+    count += static_cast<int>(keep);
+  }
+  return count;
+}
+
 template <class S>
 inline pcct::simd::Table make_table(pcct::simd::Level level, const char* name,
                                     decltype(pcct::simd::Table::dot_tile) dot) {
   return pcct::simd::Table{level,          name,           dot, &residual_row<S>, &euclidean_row<S>,
-                           &residual_pairs<S>, &euclidean_pairs<S>, &kernel_row<S>, &kernel_values<S>};
+                           &residual_pairs<S>, &euclidean_pairs<S>, &kernel_row<S>, &kernel_values<S>,
+                           &child_mask<S>};
 }

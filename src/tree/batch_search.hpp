@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "pcct/knn/top_k.hpp"
+#include "simd/dispatch.hpp"
 #include "tree/tree_view.hpp"
 
 namespace pcct::tree {
@@ -173,13 +174,17 @@ class BatchSearcher {
       const int i = e.q;
       const Visit visit = v_.bounds.visit(queries_[i], v_.t.bound[a], e.d, e.aux, bound(i));
       std::uint64_t* m = masks_.data() + (g - g0) * words;
-      int needed = 0;
-      for (int j = 0; j < nc; ++j) {
-        const std::int32_t c = f + j;
-        if ((predecessor && v_.layout.min_id[c] >= qids[i]) || visit.child_excluded(v_.layout.child[c])) continue;
-        m[j >> 6] |= std::uint64_t{1} << (j & 63);
-        ++needed;
-      }
+      simd::ChildArgs ca;
+      ca.n = nc;
+      ca.lo = v_.layout.child_lo.data() + f;
+      ca.hi = v_.layout.child_hi.data() + f;
+      ca.reach = v_.layout.child_reach.data() + f;
+      ca.min_id = v_.layout.min_id.data() + f;
+      ca.visit_lo = visit.lo;
+      ca.visit_hi = visit.hi;
+      ca.thr = visit.thr;
+      if (predecessor) ca.id_limit = qids[i];
+      const int needed = simd_.child_mask(ca, m);
       cnt.pruned += nc - needed;
       if (needed) order_.push_back(static_cast<std::int32_t>(g - g0));
     }
@@ -340,6 +345,7 @@ class BatchSearcher {
 
   const TreeView<Space>& v_;
   BatchSearchOptions opt_;
+  const simd::Table& simd_ = simd::table();
   std::vector<std::int32_t> count_, touched_;
   std::vector<Expansion> sorted_exp_;
   typename Space::Scratch scratch_;

@@ -24,11 +24,12 @@ struct Child {
   double lo = 0, hi = 0, reach = 0;
 };
 /// Bounds of the exact query-parent distance, and the largest exact distance a point at
-/// computed distance <= t from the query can have.
+/// computed distance <= t from the query can have. No point in the subtree of a child with
+/// bounds c can be within t of the query when max(lo - c.hi, c.lo - hi) - c.reach > thr
+/// (the triangle inequality through the parent; tested eight children at a time by
+/// simd::Table::child_mask).
 struct Visit {
   double lo = 0, hi = 0, thr = 0;
-  /// True if no point in the subtree of a child with bounds c can be within t of the query.
-  bool child_excluded(const Child& c) const { return std::max(lo - c.hi, c.lo - hi) - c.reach > thr; }
 };
 
 template <class Space>

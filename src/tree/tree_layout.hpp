@@ -16,7 +16,9 @@ struct TreeLayout {
   std::vector<std::int32_t> first_child;  // children of t: [first_child[t], first_child[t] + child_count[t])
   std::vector<std::int32_t> child_count;
   std::vector<index_t> min_id;            // smallest dataset id in the subtree of t (t included)
-  std::vector<Child> child;               // parent-child bounds of t (unused for the root)
+  // Parent-child bounds of t (Child, unused for the root), structure-of-arrays so that a
+  // node's children are tested eight at a time (simd::Table::child_mask).
+  std::vector<double> child_lo, child_hi, child_reach;
   std::vector<std::int32_t> dfs_rank;     // position of t in a depth-first (preorder) walk
 
   index_t size() const { return static_cast<index_t>(first_child.size()); }
@@ -99,13 +101,18 @@ TreeLayout<Space> make_layout(const DynamicTree<Space>& t, const Space& s, const
     }
   }
   // Parent-child bounds need |rho(p, c)| too (not only the distance): one evaluation per node.
-  l.child.resize(n);
+  l.child_lo.assign(n, 0.0);
+  l.child_hi.assign(n, 0.0);
+  l.child_reach.assign(n, 0.0);
   typename Space::Scratch sc;
   for (index_t r = 1; r < n; ++r) {
     double d = 0, aux = 0;
     const index_t p = t.parent[r];
     s.evaluate(s, Rows::range(p, 1), Rows::range(r, 1), &d, &aux, 1, sc);
-    l.child[r] = pb.child(t.bound[r], d, aux, p, r);
+    const Child c = pb.child(t.bound[r], d, aux, p, r);
+    l.child_lo[r] = c.lo;
+    l.child_hi[r] = c.hi;
+    l.child_reach[r] = c.reach;
   }
   return l;
 }

@@ -2,7 +2,9 @@
 // that leave tails (1, 3, 7, 9, 15, ...), and dot products must be accurate.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -104,6 +106,59 @@ TEST(SimdTables, RowKernelsBitIdenticalToScalar) {
       for (const Table* t : levels()) {
         t->euclidean_row(d.args(ge.data(), nullptr));
         EXPECT_TRUE(same_bits(re, ge)) << t->name << " euclidean n=" << n;
+      }
+    }
+  }
+}
+
+// child_mask against the exclusion test written out per child, at every level including
+// scalar, with ties at the threshold (the test is strict), infinite thresholds, predecessor
+// limits on both sides of min_id, and n leaving tails and crossing mask words.
+TEST(SimdTables, ChildMaskKeepsExactlyTheChildrenTheTestCannotExclude) {
+  std::mt19937_64 g(17);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<const Table*> all = levels();
+  all.push_back(&scalar_table());
+  for (int n : {1, 3, 4, 7, 8, 9, 63, 64, 65, 130}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<double> lo(n), hi(n), reach(n);
+      std::vector<std::int64_t> min_id(n);
+      for (int j = 0; j < n; ++j) {
+        lo[j] = u(g);
+        hi[j] = lo[j] + 0.1 * u(g);
+        reach[j] = trial % 5 == 0 ? 0.0 : 0.5 * u(g);
+        min_id[j] = static_cast<std::int64_t>(g() % 50);
+      }
+      ChildArgs a;
+      a.n = n;
+      a.lo = lo.data();
+      a.hi = hi.data();
+      a.reach = reach.data();
+      a.min_id = min_id.data();
+      a.visit_lo = u(g);
+      a.visit_hi = a.visit_lo + 0.05 * u(g);
+      a.thr = trial % 7 == 6 ? std::numeric_limits<double>::infinity() : 0.4 * u(g);
+      if (trial % 4 == 1) a.id_limit = 25;
+      if (trial % 3 == 2) {  // a tie (dyadic, so exact): child 0's gap equals the threshold
+        a.visit_lo = 0.375;
+        a.visit_hi = 0.5;
+        a.thr = 0.25;
+        lo[0] = hi[0] = 0.75;
+        reach[0] = 0.0;
+      }
+      std::vector<std::uint64_t> want((n + 63) / 64, 0);
+      int want_count = 0;
+      for (int j = 0; j < n; ++j) {
+        const double gap = std::max(a.visit_lo - hi[j], lo[j] - a.visit_hi) - reach[j];
+        if (gap > a.thr || min_id[j] >= a.id_limit) continue;
+        want[j / 64] |= std::uint64_t{1} << (j % 64);
+        ++want_count;
+      }
+      if (trial % 3 == 2 && min_id[0] < a.id_limit) EXPECT_TRUE(want[0] & 1);
+      for (const Table* t : all) {
+        std::vector<std::uint64_t> got((n + 63) / 64, 0);
+        EXPECT_EQ(t->child_mask(a, got.data()), want_count) << t->name << " n=" << n;
+        EXPECT_EQ(got, want) << t->name << " n=" << n << " trial=" << trial;
       }
     }
   }
