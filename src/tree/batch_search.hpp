@@ -260,7 +260,7 @@ class BatchSearcher {
     }
     for (int j = 0; j < ncol; ++j) cnt.count_level(v_.t.scale.top() - v_.t.level[cols_[j]], nr);
     if (root) {
-      keep_root_tile(qids, predecessor);
+      keep_root_tile(qids, predecessor, cnt);
       return;
     }
     for (int r = 0; r < nr; ++r) {
@@ -280,7 +280,7 @@ class BatchSearcher {
   // The root's children (already offered): kept for the block and ordered, not opened, for
   // each query's frontier; entries are made when popped, so the ~2k children of the root cost
   // two linear passes. A flat (seeded) query takes them all in the next round: no order.
-  void keep_root_tile(const index_t* qids, bool predecessor) {
+  void keep_root_tile(const index_t* qids, bool predecessor, SearchCounters& cnt) {
     const int nr = static_cast<int>(rows_.size()), ncol = static_cast<int>(cols_.size());
     top_cols_ = cols_;
     top_rad_.resize(ncol);
@@ -300,9 +300,15 @@ class BatchSearcher {
         return v_.layout.child_count[c] > 0 && !(predecessor && v_.layout.min_id[c] >= qids[i]);
       };
       fr.order.clear();
-      if (fr.flat) {  // takes every kept child next round: column order
-        for (int j = 0; j < ncol; ++j)
-          if (keep(j)) fr.order.push_back(j);
+      if (fr.flat) {
+        // Takes every kept child next round, in column order. Nothing is offered in between,
+        // so the exclusion test the pop would make is made here, without making entries.
+        const double t = bound(i);
+        for (int j = 0; j < ncol; ++j) {
+          if (!keep(j)) continue;
+          if (v_.bounds.excluded(queries_[i], v_.t.bound[cols_[j]], dr[j], fr.ta[j], t)) ++cnt.pruned;
+          else fr.order.push_back(j);
+        }
         continue;
       }
       double lo = std::numeric_limits<double>::infinity(), hi = -lo;
