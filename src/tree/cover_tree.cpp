@@ -345,28 +345,45 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   struct Worker {
     std::unique_ptr<tree::BatchSearcher<Space>> searcher;
     tree::SearchCounters cnt;
-    std::vector<double> seed;
     tree::SeedBounds::Scratch seed_scratch;
     std::int64_t seed_evaluations = 0;
   };
   std::vector<Worker> workers(threads);
   for (auto& w : workers) w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
-  parallel_for((nq + block - 1) / block, threads, [&](index_t b, int tid) {
-    Worker& w = workers[tid];
-    const index_t i0 = b * block;
-    const int nb = static_cast<int>(std::min(block, nq - i0));
-    const double* seed = nullptr;
-    if constexpr (std::is_same_v<Space, ResidualSpace>) {
-      if (im.seeds) {  // bound each query's k-th distance first (tree/seed_bounds.hpp)
-        w.seed.resize(nb);
-        w.seed_evaluations += im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0, nb,
-                                                k, params.predecessor, w.seed.data(), out_e.data() + i0,
-                                                w.seed_scratch);
-        seed = w.seed.data();
-      }
+  const index_t blocks = (nq + block - 1) / block;
+  auto block_size = [&](index_t b) { return static_cast<int>(std::min(block, nq - b * block)); };
+  // Seed bounds first, for every block (tree/seed_bounds.hpp): they bound each query's k-th
+  // distance, and estimate how long its block will take.
+  std::vector<double> seed;
+  if constexpr (std::is_same_v<Space, ResidualSpace>) {
+    if (im.seeds) {
+      seed.resize(nq);
+      parallel_for(blocks, threads, [&](index_t b, int tid) {
+        Worker& w = workers[tid];
+        const index_t i0 = b * block;
+        w.seed_evaluations += im.seeds->compute(im.space, im.row_of_id, qs, srows.data() + i0, sids.data() + i0,
+                                                block_size(b), k, params.predecessor, seed.data() + i0,
+                                                out_e.data() + i0, w.seed_scratch);
+      });
     }
-    w.searcher->search(qs, srows.data() + i0, sids.data() + i0, nb, k, params.predecessor, out_ids.data() + i0 * k,
-                       out_d.data() + i0 * k, out_e.data() + i0, w.cnt, seed);
+  }
+  // Blocks start largest first, so that the last one to finish is a short one (greedy
+  // longest-processing-time). A block's cost is estimated by the sum of its seed bounds: a
+  // larger k-th distance prunes less (gold: block times follow the sums closely; the natural
+  // order left one thread idle for ~7% of the time). Only the order of starts changes.
+  std::vector<index_t> start_order(blocks);
+  std::iota(start_order.begin(), start_order.end(), index_t{0});
+  if (!seed.empty()) {
+    std::vector<double> cost(blocks, 0.0);
+    for (index_t i = 0; i < nq; ++i) cost[i / block] += std::min(seed[i], 1.0);  // d <= 1 (+inf: no seed)
+    std::stable_sort(start_order.begin(), start_order.end(), [&](index_t a, index_t b) { return cost[a] > cost[b]; });
+  }
+  parallel_for(blocks, threads, [&](index_t n, int tid) {
+    Worker& w = workers[tid];
+    const index_t b = start_order[n], i0 = b * block;
+    w.searcher->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
+                       out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt,
+                       seed.empty() ? nullptr : seed.data() + i0);
   });
   for (index_t i = 0; i < nq; ++i) {
     std::copy_n(out_ids.data() + i * k, k, res.ids.data() + order[i] * k);
