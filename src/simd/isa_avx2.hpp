@@ -7,6 +7,10 @@ struct IsaAvx2 {
   static constexpr int width = 4;
   static V load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  /// The first m (0 < m < 4) lanes of p (the others 0), and a store of the first m lanes.
+  static __m256i lanes_below(int m) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(m), _mm256_setr_epi64x(0, 1, 2, 3)); }
+  static V load_n(const double* p, int m) { return _mm256_maskload_pd(p, lanes_below(m)); }
+  static void store_n(double* p, V v, int m) { _mm256_maskstore_pd(p, lanes_below(m), v); }
   static V set1(double x) { return _mm256_set1_pd(x); }
   static V zero() { return _mm256_setzero_pd(); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }

@@ -7,6 +7,9 @@ struct IsaAvx512 {
   static constexpr int width = 8;
   static V load(const double* p) { return _mm512_loadu_pd(p); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  /// The first m (0 < m < 8) lanes of p (the others 0), and a store of the first m lanes.
+  static V load_n(const double* p, int m) { return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << m) - 1), p); }
+  static void store_n(double* p, V v, int m) { _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << m) - 1), v); }
   static V set1(double x) { return _mm512_set1_pd(x); }
   static V zero() { return _mm512_setzero_pd(); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }

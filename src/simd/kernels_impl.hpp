@@ -57,12 +57,26 @@ inline typename S::V kernel_from_r2(typename S::V r2, typename S::V variance) {
   }
 }
 
+// Loads and stores of lanes j..j+width-1, or of the first m of them (a row's tail: the other
+// lanes read as 0 and are not written). Each lane's arithmetic is the same either way, so a
+// tail computed in a partial vector is bit-identical to one computed lane by lane.
+template <class S, bool Partial>
+inline typename S::V load_lanes(const double* p, int m) {
+  if constexpr (Partial) return S::load_n(p, m);
+  else return S::load(p);
+}
+template <class S, bool Partial>
+inline void store_lanes(double* p, typename S::V v, int m) {
+  if constexpr (Partial) S::store_n(p, v, m);
+  else S::store(p, v);
+}
+
 // Squared (scaled) distance of lanes j..j+width-1: sequential over dimensions, FMA form.
-template <class S>
-inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j) {
+template <class S, bool Partial = false>
+inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j, int m = S::width) {
   typename S::V acc = S::zero();
   for (int t = 0; t < a.dim; ++t) {
-    const typename S::V diff = S::sub(S::set1(a.xq[t]), S::load(a.xp + t * a.ldx + j));
+    const typename S::V diff = S::sub(S::set1(a.xq[t]), load_lanes<S, Partial>(a.xp + t * a.ldx + j, m));
     acc = S::fma(diff, diff, acc);
   }
   return acc;
@@ -71,27 +85,30 @@ inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j) {
 // The residual distance from the kernel value: rho = (k - dot) / sqrt(pq pp), |rho| clamped to 1,
 // d = sqrt(1 - |rho|) into out[j..] (and |rho| into out_absrho[j..] if given). One copy for the
 // row and pair paths, so that both stay bit-identical.
-template <class S>
+template <class S, bool Partial = false>
 inline void store_residual(typename S::V k, typename S::V dot, typename S::V pq, typename S::V pp, double* out,
-                           double* out_absrho, int j) {
+                           double* out_absrho, int j, int m = S::width) {
   using V = typename S::V;
   const V den = S::sqrt(S::mul(pq, pp));
   const V absrho = S::min(S::abs(S::div(S::sub(k, dot), den)), S::set1(1.0));
-  S::store(out + j, S::sqrt(S::sub(S::set1(1.0), absrho)));
-  if (out_absrho) S::store(out_absrho + j, absrho);
+  store_lanes<S, Partial>(out + j, S::sqrt(S::sub(S::set1(1.0), absrho)), m);
+  if (out_absrho) store_lanes<S, Partial>(out_absrho + j, absrho, m);
 }
 
-template <class S, pcct::KernelType KT>
-inline void residual_lanes(const pcct::simd::RowArgs& a, int j) {
-  const typename S::V k = kernel_from_r2<S, KT>(sq_dist<S>(a, j), S::set1(a.variance));
-  store_residual<S>(k, S::load(a.dots + j), S::set1(a.pq), S::load(a.pp + j), a.out, a.out_absrho, j);
+template <class S, pcct::KernelType KT, bool Partial = false>
+inline void residual_lanes(const pcct::simd::RowArgs& a, int j, int m = S::width) {
+  const typename S::V k = kernel_from_r2<S, KT>(sq_dist<S, Partial>(a, j, m), S::set1(a.variance));
+  store_residual<S, Partial>(k, load_lanes<S, Partial>(a.dots + j, m), S::set1(a.pq),
+                             load_lanes<S, Partial>(a.pp + j, m), a.out, a.out_absrho, j, m);
 }
 
 template <class S, pcct::KernelType KT>
 inline void residual_row_t(const pcct::simd::RowArgs& a) {
   int j = 0;
   for (; j + S::width <= a.n; j += S::width) residual_lanes<S, KT>(a, j);
-  for (; j < a.n; ++j) residual_lanes<IsaScalar, KT>(a, j);
+  if constexpr (S::width > 1) {
+    if (j < a.n) residual_lanes<S, KT, true>(a, j, a.n - j);  // the tail in one partial vector
+  }
   if (a.qid >= 0) {  // d(i, i) = 0 by definition
     for (int t = 0; t < a.n; ++t) {
       if (a.pid[t] == a.qid) {
@@ -122,27 +139,31 @@ inline void residual_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
 }
 
 // Flat pair versions (same per-lane arithmetic as the row versions, so bit-identical).
-template <class S>
-inline typename S::V pair_sq_dist(const pcct::simd::PairArgs& a, int j) {
+template <class S, bool Partial = false>
+inline typename S::V pair_sq_dist(const pcct::simd::PairArgs& a, int j, int m = S::width) {
   typename S::V acc = S::zero();
   for (int t = 0; t < a.dim; ++t) {
-    const typename S::V diff = S::sub(S::load(a.xq + t * a.ld + j), S::load(a.xp + t * a.ld + j));
+    const typename S::V diff =
+        S::sub(load_lanes<S, Partial>(a.xq + t * a.ld + j, m), load_lanes<S, Partial>(a.xp + t * a.ld + j, m));
     acc = S::fma(diff, diff, acc);
   }
   return acc;
 }
 
-template <class S, pcct::KernelType KT>
-inline void residual_pair_lanes(const pcct::simd::PairArgs& a, int j) {
-  const typename S::V k = kernel_from_r2<S, KT>(pair_sq_dist<S>(a, j), S::set1(a.variance));
-  store_residual<S>(k, S::load(a.dots + j), S::load(a.pq + j), S::load(a.pp + j), a.out, a.out_absrho, j);
+template <class S, pcct::KernelType KT, bool Partial = false>
+inline void residual_pair_lanes(const pcct::simd::PairArgs& a, int j, int m = S::width) {
+  const typename S::V k = kernel_from_r2<S, KT>(pair_sq_dist<S, Partial>(a, j, m), S::set1(a.variance));
+  store_residual<S, Partial>(k, load_lanes<S, Partial>(a.dots + j, m), load_lanes<S, Partial>(a.pq + j, m),
+                             load_lanes<S, Partial>(a.pp + j, m), a.out, a.out_absrho, j, m);
 }
 
 template <class S, pcct::KernelType KT>
 inline void residual_pairs_t(const pcct::simd::PairArgs& a) {
   int j = 0;
   for (; j + S::width <= a.n; j += S::width) residual_pair_lanes<S, KT>(a, j);
-  for (; j < a.n; ++j) residual_pair_lanes<IsaScalar, KT>(a, j);
+  if constexpr (S::width > 1) {
+    if (j < a.n) residual_pair_lanes<S, KT, true>(a, j, a.n - j);
+  }
 }
 
 template <class S>

@@ -85,11 +85,12 @@ struct RowData {
 };
 
 TEST(SimdTables, RowKernelsBitIdenticalToScalar) {
-  for (int n : {1, 3, 7, 8, 9, 15, 16, 17, 33, 100}) {
+  for (int n : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 33, 100}) {
     for (int dim : {1, 3, 8}) {
       RowData d(n, dim, 100 + n * 7 + dim);
       for (KernelType kt : {KernelType::rbf, KernelType::matern12, KernelType::matern32, KernelType::matern52}) {
-        std::vector<double> ro(n), ra(n), go(n), ga(n);
+        // One slot past n catches a tail written beyond its lanes.
+        std::vector<double> ro(n + 1, -7.0), ra(n + 1, -7.0), go(n + 1, -7.0), ga(n + 1, -7.0);
         scalar_table().residual_row(kt, d.args(ro.data(), ra.data()));
         std::vector<double> rk(n), gk(n);
         scalar_table().kernel_row(kt, d.args(rk.data(), nullptr));
@@ -159,6 +160,49 @@ TEST(SimdTables, ChildMaskKeepsExactlyTheChildrenTheTestCannotExclude) {
         std::vector<std::uint64_t> got((n + 63) / 64, 0);
         EXPECT_EQ(t->child_mask(a, got.data()), want_count) << t->name << " n=" << n;
         EXPECT_EQ(got, want) << t->name << " n=" << n << " trial=" << trial;
+      }
+    }
+  }
+}
+
+// The pair kernels (thin tiles), at sizes whose tails are computed in one partial vector.
+TEST(SimdTables, PairKernelsBitIdenticalToScalar) {
+  std::mt19937_64 g(23);
+  std::normal_distribution<double> nd;
+  std::uniform_real_distribution<double> u(1e-7, 1.0);
+  for (int n : {1, 2, 3, 5, 7, 8, 9, 13, 16, 23}) {
+    for (int dim : {1, 3, 5}) {
+      std::vector<double> xq(dim * n), xp(dim * n), pq(n), pp(n), dots(n);
+      for (auto& v : xq) v = nd(g);
+      for (auto& v : xp) v = nd(g);
+      for (int j = 0; j < n; ++j) {
+        pq[j] = u(g);
+        pp[j] = u(g);
+        dots[j] = 0.5 * nd(g);
+      }
+      auto args = [&](double* out, double* aux) {
+        PairArgs a;
+        a.n = n; a.dim = dim; a.ld = n; a.xq = xq.data(); a.xp = xp.data(); a.pq = pq.data(); a.pp = pp.data();
+        a.dots = dots.data(); a.variance = 0.8; a.out = out; a.out_absrho = aux;
+        return a;
+      };
+      // One slot past n on each output catches a tail written beyond its lanes.
+      for (KernelType kt : {KernelType::rbf, KernelType::matern12, KernelType::matern32, KernelType::matern52}) {
+        std::vector<double> ro(n + 1, -7.0), ra(n + 1, -7.0);
+        scalar_table().residual_pairs(kt, args(ro.data(), ra.data()));
+        for (const Table* t : levels()) {
+          std::vector<double> go(n + 1, -7.0), ga(n + 1, -7.0);
+          t->residual_pairs(kt, args(go.data(), ga.data()));
+          EXPECT_TRUE(same_bits(ro, go)) << t->name << " residual pairs n=" << n << " dim=" << dim;
+          EXPECT_TRUE(same_bits(ra, ga)) << t->name << " |rho| pairs n=" << n << " dim=" << dim;
+        }
+      }
+      std::vector<double> re(n + 1, -7.0);
+      scalar_table().euclidean_pairs(args(re.data(), nullptr));
+      for (const Table* t : levels()) {
+        std::vector<double> ge(n + 1, -7.0);
+        t->euclidean_pairs(args(ge.data(), nullptr));
+        EXPECT_TRUE(same_bits(re, ge)) << t->name << " euclidean pairs n=" << n;
       }
     }
   }
