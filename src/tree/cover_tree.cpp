@@ -218,10 +218,10 @@ constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
 // "auto": queries sampled to decide between the tree and the brute force, and the measured cost
-// of one tree evaluation in brute-force evaluations (gold: ~42 M/s against ~94 M/s; the
-// predecessor split took 3.73, 3.55, 3.69 and 3.99 s for 1.5, 2, 2.5 and 3; docs/tree.md "auto").
+// of one tree evaluation in brute-force evaluations (gold predecessor mode: ~42 M/s against
+// ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3, 3.5 and 4; docs/tree.md "auto").
 constexpr index_t kAutoSample = 32;
-constexpr double kTreeCostRatio = 2.0;
+constexpr double kTreeCostRatio = 3.0;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
