@@ -36,15 +36,13 @@ class TopK {
       return true;
     }
     if (!(c < heap_[0])) return false;
-    std::pop_heap(heap_, heap_ + size_);
-    heap_[size_ - 1] = c;
-    std::push_heap(heap_, heap_ + size_);
+    replace_top(c);
     return true;
   }
 
   /// Writes the k entries sorted ascending, padding with (-1, +inf). Destroys the heap.
   void write_sorted(index_t* ids, double* dists) {
-    std::sort_heap(heap_, heap_ + size_);
+    std::sort(heap_, heap_ + size_);
     for (int i = 0; i < size_; ++i) {
       ids[i] = heap_[i].id;
       dists[i] = heap_[i].dist;
@@ -58,13 +56,28 @@ class TopK {
 
   /// Writes the k entries sorted ascending into `out`, padding with (+inf, -1).
   void write_sorted(Neighbour* out) {
-    std::sort_heap(heap_, heap_ + size_);
+    std::sort(heap_, heap_ + size_);
     std::copy_n(heap_, size_, out);
     std::fill(out + size_, out + k_, Neighbour{std::numeric_limits<double>::infinity(), -1});
     size_ = 0;
   }
 
  private:
+  // Replaces the largest entry by c (smaller) in one sift-down: about half the comparisons of
+  // pop_heap + push_heap, on the same binary max-heap layout as std::push_heap.
+  void replace_top(const Neighbour& c) {
+    int i = 0;
+    for (;;) {
+      const int l = 2 * i + 1;
+      if (l >= size_) break;
+      const int m = l + 1 < size_ && heap_[l] < heap_[l + 1] ? l + 1 : l;
+      if (!(c < heap_[m])) break;
+      heap_[i] = heap_[m];
+      i = m;
+    }
+    heap_[i] = c;
+  }
+
   Neighbour* heap_ = nullptr;
   int k_ = 0;
   int size_ = 0;
