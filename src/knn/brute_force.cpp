@@ -17,12 +17,15 @@ namespace {
 // 0.24 s, 128 x 128 0.22 s, 256 x 128 0.22 s, 64 x 128 0.24 s, 128 x 64 0.225 s.
 constexpr int kQueryTile = 128;
 constexpr int kPointTile = 128;
+// A query tile's heaps (tile x k neighbours per thread) stay within this budget: a large k
+// shrinks the tile, down to 16 queries (the former tile), instead of the memory growing 8x.
+constexpr size_t kHeapBudget = size_t{8} << 20;
 
 template <class Space>
 struct ThreadScratch {
   typename Space::Scratch space;
-  std::vector<double> dist;         // kQueryTile x kPointTile
-  std::vector<Neighbour> heaps;     // kQueryTile x k
+  std::vector<double> dist;         // query tile x kPointTile
+  std::vector<Neighbour> heaps;     // query tile x k
 };
 
 }  // namespace
@@ -44,7 +47,9 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   for (index_t r = 0; r < n && rows_are_ids; ++r) rows_are_ids = data.id(r) == r;
   const bool by_id = !rows_are_ids && static_cast<index_t>(row_of_id.size()) == n;
   const bool id_ordered = rows_are_ids || by_id;  // column j of a tile starting at pb is id pb + j
-  const index_t qtiles = (nq + kQueryTile - 1) / kQueryTile;
+  const int qtile = static_cast<int>(
+      std::clamp<size_t>(kHeapBudget / (sizeof(Neighbour) * std::max<size_t>(1, static_cast<size_t>(k))), 16, kQueryTile));
+  const index_t qtiles = (nq + qtile - 1) / qtile;
   // With few query tiles, also split the points into chunks (merged exactly afterwards).
   index_t chunks = 1;
   if (qtiles < 4 * threads) {
@@ -58,15 +63,15 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
 
   std::vector<ThreadScratch<Space>> scratch(threads);
   for (auto& s : scratch) {
-    s.dist.resize(static_cast<size_t>(kQueryTile) * kPointTile);
-    s.heaps.resize(static_cast<size_t>(kQueryTile) * k);
+    s.dist.resize(static_cast<size_t>(qtile) * kPointTile);
+    s.heaps.resize(static_cast<size_t>(qtile) * k);
   }
 
   parallel_for(qtiles * chunks, threads, [&](index_t item, int tid) {
     auto& sc = scratch[tid];
     const index_t qt = item / chunks, c = item % chunks;
-    const index_t q0 = qt * kQueryTile;
-    const int nqt = static_cast<int>(std::min<index_t>(kQueryTile, nq - q0));
+    const index_t q0 = qt * qtile;
+    const int nqt = static_cast<int>(std::min<index_t>(qtile, nq - q0));
     const index_t p_begin = c * chunk_size;
     index_t p_end = std::min(n, p_begin + chunk_size);
     if (params.predecessor && id_ordered) {

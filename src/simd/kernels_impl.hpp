@@ -246,11 +246,13 @@ inline void dot_tile_driver(const double* const* a, int na, const double* const*
 }
 
 // The lanes j..j+width-1 of child_mask (width divides 64, so they share one mask word).
+// S::max(y, x) is y > x ? y : x, which is exactly std::max(x, y) = x < y ? y : x, NaN and
+// signed zeros included: the kernel makes the same decision as the scalar test it replaced.
 template <class S>
 inline unsigned child_keep_lanes(const pcct::simd::ChildArgs& a, int j) {
   using V = typename S::V;
-  const V gap = S::sub(S::max(S::sub(S::set1(a.visit_lo), S::load(a.hi + j)), S::sub(S::load(a.lo + j), S::set1(a.visit_hi))),
-                       S::load(a.reach + j));
+  const V below = S::sub(S::set1(a.visit_lo), S::load(a.hi + j)), above = S::sub(S::load(a.lo + j), S::set1(a.visit_hi));
+  const V gap = S::sub(S::max(above, below), S::load(a.reach + j));
   const unsigned all = (1u << S::width) - 1;
   return ~(S::gt_mask(gap, S::set1(a.thr)) | S::ge_mask(a.min_id + j, a.id_limit)) & all;
 }

@@ -322,7 +322,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   const int threads = resolve_threads(params.n_threads);
   // Where pruning fails a query's frontier can hold ~N entries of 32 bytes: bound a block's
   // frontiers to ~kFrontierBudget bytes (only large N lowers the block below kQueryBlock).
-  // Small calls (the 64 queries "auto" samples) still get kMinBlocks blocks to share among
+  // Small calls (the 32 queries "auto" samples) still get kMinBlocks blocks to share among
   // threads; the block size depends on the call alone, never on the thread count.
   const index_t max_block = std::clamp<index_t>(kFrontierBudget / (32 * std::max<index_t>(1, size())), 8, kQueryBlock);
   const index_t block = std::clamp<index_t>((nq + kMinBlocks - 1) / kMinBlocks, 8, max_block);
@@ -375,7 +375,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   std::iota(start_order.begin(), start_order.end(), index_t{0});
   if (!seed.empty()) {
     std::vector<double> cost(blocks, 0.0);
-    for (index_t i = 0; i < nq; ++i) cost[i / block] += std::min(seed[i], 1.0);  // d <= 1 (+inf: no seed)
+    for (index_t i = 0; i < nq; ++i) cost[i / block] += seed[i] < 1.0 ? seed[i] : 1.0;  // d <= 1 (+inf: no seed)
     std::stable_sort(start_order.begin(), start_order.end(), [&](index_t a, index_t b) { return cost[a] > cost[b]; });
   }
   parallel_for(blocks, threads, [&](index_t n, int tid) {

@@ -26,7 +26,7 @@ struct Child {
 /// Bounds of the exact query-parent distance, and the largest exact distance a point at
 /// computed distance <= t from the query can have. No point in the subtree of a child with
 /// bounds c can be within t of the query when max(lo - c.hi, c.lo - hi) - c.reach > thr
-/// (the triangle inequality through the parent; tested eight children at a time by
+/// (the triangle inequality through the parent; tested a SIMD vector of children at a time by
 /// simd::Table::child_mask).
 struct Visit {
   double lo = 0, hi = 0, thr = 0;

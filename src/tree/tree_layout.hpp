@@ -17,7 +17,7 @@ struct TreeLayout {
   std::vector<std::int32_t> child_count;
   std::vector<index_t> min_id;            // smallest dataset id in the subtree of t (t included)
   // Parent-child bounds of t (Child, unused for the root), structure-of-arrays so that a
-  // node's children are tested eight at a time (simd::Table::child_mask).
+  // node's children are tested a SIMD vector at a time (simd::Table::child_mask).
   std::vector<double> child_lo, child_hi, child_reach;
   std::vector<std::int32_t> dfs_rank;     // position of t in a depth-first (preorder) walk
 

@@ -40,7 +40,8 @@ TEST(BruteForce, EuclideanMatchesNaive) {
   for (index_t n : {1, 2, 17, 300}) {
     const auto x = test::normal_matrix(n, 3, 20 + n);
     EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)));
-    std::vector<index_t> q = test::first_ids(n, std::min<index_t>(n, 40), 5);
+    // n = 300: every point is a query, so queries span three tiles of 128.
+    std::vector<index_t> q = n == 300 ? test::first_ids(n, n) : test::first_ids(n, std::min<index_t>(n, 40), 5);
     for (int k : {1, 5, static_cast<int>(n)}) {
       if (k > n) continue;
       check_against_naive(metric, q, k, false, "euclid n=" + std::to_string(n) + " k=" + std::to_string(k));
@@ -66,13 +67,25 @@ TEST(BruteForce, ResidualMatchesNaive) {
   for (index_t n : {1, 5, 64, 400}) {
     const auto x = test::normal_matrix(n, 2, 40 + n);
     ResidualMetric metric(residual_model(x, n, 2, std::min<int>(n, 16)));
-    std::vector<index_t> q = test::first_ids(n, std::min<index_t>(n, 50), 7);
+    // n = 400: 300 queries, three query tiles (predecessor limits with q0 > 0 included).
+    std::vector<index_t> q = test::first_ids(n, std::min<index_t>(n, n == 400 ? 300 : 50), 7);
     for (int k : {1, 7, static_cast<int>(n)}) {
       if (k > n) continue;
       check_against_naive(metric, q, k, false, "resid n=" + std::to_string(n));
       check_against_naive(metric, q, k, true, "resid pred n=" + std::to_string(n));
     }
   }
+}
+
+TEST(BruteForce, LargeKShrinksTheQueryTile) {
+  // k = 4,500: the heaps of a full tile of 128 queries would exceed the budget, so the tile
+  // shrinks (to 116 queries); 300 queries still span several tiles.
+  const index_t n = 5000;
+  const auto x = test::normal_matrix(n, 2, 29);
+  EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)));
+  const std::vector<index_t> q = test::first_ids(n, 300, 13);
+  check_against_naive(metric, q, 4500, false, "large k");
+  check_against_naive(metric, q, 4500, true, "large k pred");
 }
 
 TEST(BruteForce, PredecessorPadsShortRows) {

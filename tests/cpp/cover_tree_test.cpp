@@ -255,7 +255,7 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   auto model = test::residual_model(x, n, 3, Kernel{}, ind);
   KnnResult first, first_auto;
   CoverTreeBuildInfo info;
-  for (int threads : {1, 2, 4}) {
+  for (int threads : {1, 2, 3, 4}) {
     CoverTreeParams p;
     p.n_threads = threads;
     CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
@@ -416,7 +416,7 @@ TEST(CoverTree, AutoAnswersExactlyWithEitherEngine) {
       if (k == 4) {
         EXPECT_LT(a.stats.distance_evaluations * 10, b.stats.distance_evaluations) << what << ": the tree answered";
         EXPECT_FALSE(a.stats.evaluations_by_level.empty()) << what;
-        // Predecessor mode splits the call: the first ids scan fewer points than 2 x the
+        // Predecessor mode splits the call: the first ids scan fewer points than 3 x the
         // tree's evaluations per query, so the brute force answers them; the rest go to the tree.
         if (pred) {
           EXPECT_GT(a.stats.brute_force_queries, 20) << what;

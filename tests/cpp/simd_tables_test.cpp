@@ -140,6 +140,14 @@ TEST(SimdTables, ChildMaskKeepsExactlyTheChildrenTheTestCannotExclude) {
       a.visit_hi = a.visit_lo + 0.05 * u(g);
       a.thr = trial % 7 == 6 ? std::numeric_limits<double>::infinity() : 0.4 * u(g);
       if (trial % 4 == 1) a.id_limit = 25;
+      if (trial % 10 == 3) a.id_limit = -1;  // nothing admissible
+      if (trial % 10 == 7) min_id[0] = std::numeric_limits<std::int64_t>::max();  // a leaf's mark
+      if (trial % 5 == 4) {  // non-finite bounds: the kernel must decide as std::max does
+        const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+        lo[n / 2] = nan;
+        hi[n - 1] = inf;
+        if (n > 2) reach[1] = nan;
+      }
       if (trial % 3 == 2) {  // a tie (dyadic, so exact): child 0's gap equals the threshold
         a.visit_lo = 0.375;
         a.visit_hi = 0.5;
