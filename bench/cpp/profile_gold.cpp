@@ -1,7 +1,8 @@
 // Gold-like residual workload in C++ (N(0, I3) points, RBF, 512 inducing points, k = 50) for
 // profiling with perf or valgrind --tool=callgrind. The point generator differs from NumPy's,
 // so the numbers are comparable to gold, not identical.
-//   pcct_profile [n=32768] [queries=1024] [repeats=3] [mode=all|build|query|pred]
+//   pcct_profile [n=32768] [queries=1024] [repeats=3] [mode=all|build|query|pred|brute|predbrute]
+// (brute: the brute force on the same queries; predbrute: the brute force, predecessor mode, all points)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +57,18 @@ int main(int argc, char** argv) {
   auto model = std::make_shared<ResidualModel>(
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 512, 1}));
   std::printf("V: %.3f s\n", secs(t0));
+  if (mode == "brute" || mode == "predbrute") {
+    const BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
+    const bool pred = mode == "predbrute";
+    const QuerySet qs = pred ? QuerySet::all_points() : QuerySet::by_ids(IdView{q.data(), nq, 1});
+    for (int r = 0; r < repeats; ++r) {
+      t0 = clk::now();
+      const auto res = brute.knn(qs, KnnParams{50, pred, 0});
+      const double s = secs(t0);
+      std::printf("query: %.3f s, %.0f q/s (brute force)\n", s, res.queries / s);
+    }
+    return 0;
+  }
   t0 = clk::now();
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(model)};
   std::printf("tree build: %.3f s, %.0f evaluations/point\n", secs(t0),

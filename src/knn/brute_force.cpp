@@ -92,9 +92,23 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
         // Predecessor mode admits ids < qid: a prefix of the tile when columns are in id order.
         const index_t qid = params.predecessor ? qids[q0 + i] : std::numeric_limits<index_t>::max();
         const int limit = params.predecessor && id_ordered ? static_cast<int>(std::clamp<index_t>(qid - pb, 0, np)) : np;
-        for (int j = 0; j < limit; ++j) {
-          const index_t id = by_id ? pb + j : data.id(pb + j);
-          if (id < qid && row[j] <= h.bound()) h.push(row[j], id);
+        // Most pairs are farther than the k-th distance: eight at a time are tested against a
+        // local copy of the bound (a vector compare), and only a group holding a candidate is
+        // offered pair by pair, exactly as before (the copy is refreshed after each push).
+        double t = h.bound();
+        for (int j0 = 0; j0 < limit; j0 += 8) {
+          if (j0 + 8 <= limit) {
+            bool any = false;
+            for (int j = j0; j < j0 + 8; ++j) any |= row[j] <= t;
+            if (!any) continue;
+          }
+          for (int j = j0; j < std::min(limit, j0 + 8); ++j) {
+            const index_t id = by_id ? pb + j : data.id(pb + j);
+            if (id < qid && row[j] <= t) {
+              h.push(row[j], id);
+              t = h.bound();
+            }
+          }
         }
         evals[static_cast<size_t>(c) * nq + q0 + i] += np;
       }
