@@ -57,16 +57,20 @@ int main(int argc, char** argv) {
   auto model = std::make_shared<ResidualModel>(
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 512, 1}));
   std::printf("V: %.3f s\n", secs(t0));
-  if (mode == "brute" || mode == "predbrute") {
-    const BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
-    const bool pred = mode == "predbrute";
-    const QuerySet qs = pred ? QuerySet::all_points() : QuerySet::by_ids(IdView{q.data(), nq, 1});
+  // Times `repeats` calls of idx on the gold-like queries (all points in predecessor mode).
+  const bool pred = mode == "pred" || mode == "predbrute";
+  const QuerySet qs = pred ? QuerySet::all_points() : QuerySet::by_ids(IdView{q.data(), nq, 1});
+  auto time_queries = [&](const Index& idx) {
     for (int r = 0; r < repeats; ++r) {
-      t0 = clk::now();
-      const auto res = brute.knn(qs, KnnParams{50, pred, 0});
-      const double s = secs(t0);
-      std::printf("query: %.3f s, %.0f q/s (brute force)\n", s, res.queries / s);
+      const auto t = clk::now();
+      const auto res = idx.knn(qs, KnnParams{50, pred, 0});
+      const double s = secs(t);
+      std::printf("query: %.3f s, %.0f q/s, %.0f evaluations/query\n", s, res.queries / s,
+                  static_cast<double>(res.stats.distance_evaluations) / res.queries);
     }
+  };
+  if (mode == "brute" || mode == "predbrute") {
+    time_queries(BruteForceIndex<ResidualMetric>{ResidualMetric(model)});
     return 0;
   }
   t0 = clk::now();
@@ -74,14 +78,6 @@ int main(int argc, char** argv) {
   std::printf("tree build: %.3f s, %.0f evaluations/point\n", secs(t0),
               static_cast<double>(tree.build_info().distance_evaluations) / n);
   if (mode == "build") return 0;
-  KnnParams p{50, mode == "pred", 0};
-  const QuerySet qs = mode == "pred" ? QuerySet::all_points() : QuerySet::by_ids(IdView{q.data(), nq, 1});
-  for (int r = 0; r < repeats; ++r) {
-    t0 = clk::now();
-    const auto res = tree.knn(qs, p);
-    const double s = secs(t0);
-    std::printf("query: %.3f s, %.0f q/s, %.0f evaluations/query\n", s, res.queries / s,
-                static_cast<double>(res.stats.distance_evaluations) / res.queries);
-  }
+  time_queries(tree);
   return 0;
 }
