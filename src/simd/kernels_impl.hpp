@@ -71,6 +71,17 @@ inline void store_lanes(double* p, typename S::V v, int m) {
   else S::store(p, v);
 }
 
+// Calls f(std::bool_constant<Partial>{}, j, m) for the full vectors j = 0, width, ... of a row of
+// n lanes, then once for its tail of m < width lanes as one partial vector (Partial = true).
+template <class S, class F>
+inline void for_lanes(int n, F&& f) {
+  int j = 0;
+  for (; j + S::width <= n; j += S::width) f(std::false_type{}, j, S::width);
+  if constexpr (S::width > 1) {
+    if (j < n) f(std::true_type{}, j, n - j);
+  }
+}
+
 // Squared (scaled) distance of lanes j..j+width-1: sequential over dimensions, FMA form.
 template <class S, bool Partial = false>
 inline typename S::V sq_dist(const pcct::simd::RowArgs& a, int j, int m = S::width) {
@@ -159,11 +170,7 @@ inline void residual_pair_lanes(const pcct::simd::PairArgs& a, int j, int m = S:
 
 template <class S, pcct::KernelType KT>
 inline void residual_pairs_t(const pcct::simd::PairArgs& a) {
-  int j = 0;
-  for (; j + S::width <= a.n; j += S::width) residual_pair_lanes<S, KT>(a, j);
-  if constexpr (S::width > 1) {
-    if (j < a.n) residual_pair_lanes<S, KT, true>(a, j, a.n - j);
-  }
+  for_lanes<S>(a.n, [&](auto partial, int j, int m) { residual_pair_lanes<S, KT, partial.value>(a, j, m); });
 }
 
 template <class S>
@@ -173,25 +180,26 @@ inline void residual_pairs(pcct::KernelType kt, const pcct::simd::PairArgs& a) {
 
 template <class S>
 inline void euclidean_pairs(const pcct::simd::PairArgs& a) {
-  int j = 0;
-  for (; j + S::width <= a.n; j += S::width) S::store(a.out + j, S::sqrt(pair_sq_dist<S>(a, j)));
-  for (; j < a.n; ++j) a.out[j] = IsaScalar::sqrt(pair_sq_dist<IsaScalar>(a, j));
+  for_lanes<S>(a.n, [&](auto partial, int j, int m) {
+    constexpr bool P = partial.value;
+    store_lanes<S, P>(a.out + j, S::sqrt(pair_sq_dist<S, P>(a, j, m)), m);
+  });
 }
 
 template <class S>
 inline void euclidean_row(const pcct::simd::RowArgs& a) {
-  int j = 0;
-  for (; j + S::width <= a.n; j += S::width) S::store(a.out + j, S::sqrt(sq_dist<S>(a, j)));
-  for (; j < a.n; ++j) a.out[j] = IsaScalar::sqrt(sq_dist<IsaScalar>(a, j));
+  for_lanes<S>(a.n, [&](auto partial, int j, int m) {
+    constexpr bool P = partial.value;
+    store_lanes<S, P>(a.out + j, S::sqrt(sq_dist<S, P>(a, j, m)), m);
+  });
 }
 
 template <class S, pcct::KernelType KT>
 inline void kernel_row_t(const pcct::simd::RowArgs& a) {
-  int j = 0;
-  for (; j + S::width <= a.n; j += S::width)
-    S::store(a.out + j, kernel_from_r2<S, KT>(sq_dist<S>(a, j), S::set1(a.variance)));
-  for (; j < a.n; ++j)
-    a.out[j] = kernel_from_r2<IsaScalar, KT>(sq_dist<IsaScalar>(a, j), a.variance);
+  for_lanes<S>(a.n, [&](auto partial, int j, int m) {
+    constexpr bool P = partial.value;
+    store_lanes<S, P>(a.out + j, kernel_from_r2<S, KT>(sq_dist<S, P>(a, j, m), S::set1(a.variance)), m);
+  });
 }
 
 template <class S>
@@ -201,10 +209,10 @@ inline void kernel_row(pcct::KernelType kt, const pcct::simd::RowArgs& a) {
 
 template <class S, pcct::KernelType KT>
 inline void kernel_values_t(double variance, const double* r2, int n, double* out) {
-  int j = 0;
-  for (; j + S::width <= n; j += S::width)
-    S::store(out + j, kernel_from_r2<S, KT>(S::load(r2 + j), S::set1(variance)));
-  for (; j < n; ++j) out[j] = kernel_from_r2<IsaScalar, KT>(r2[j], variance);
+  for_lanes<S>(n, [&](auto partial, int j, int m) {
+    constexpr bool P = partial.value;
+    store_lanes<S, P>(out + j, kernel_from_r2<S, KT>(load_lanes<S, P>(r2 + j, m), S::set1(variance)), m);
+  });
 }
 
 template <class S>

@@ -92,17 +92,23 @@ TEST(SimdTables, RowKernelsBitIdenticalToScalar) {
         // One slot past n catches a tail written beyond its lanes.
         std::vector<double> ro(n + 1, -7.0), ra(n + 1, -7.0), go(n + 1, -7.0), ga(n + 1, -7.0);
         scalar_table().residual_row(kt, d.args(ro.data(), ra.data()));
-        std::vector<double> rk(n), gk(n);
+        std::vector<double> rk(n + 1, -7.0), gk(n + 1, -7.0);
         scalar_table().kernel_row(kt, d.args(rk.data(), nullptr));
+        // kernel_values on squared distances spanning the exp's range (and 0).
+        std::vector<double> r2(n), rv(n + 1, -7.0), gv(n + 1, -7.0);
+        for (int j = 0; j < n; ++j) r2[j] = j == 0 ? 0.0 : 0.37 * j * j;
+        scalar_table().kernel_values(kt, 1.3, r2.data(), n, rv.data());
         for (const Table* t : levels()) {
           t->residual_row(kt, d.args(go.data(), ga.data()));
           EXPECT_TRUE(same_bits(ro, go)) << t->name << " residual n=" << n;
           EXPECT_TRUE(same_bits(ra, ga)) << t->name << " |rho| n=" << n;
           t->kernel_row(kt, d.args(gk.data(), nullptr));
           EXPECT_TRUE(same_bits(rk, gk)) << t->name << " kernel n=" << n;
+          t->kernel_values(kt, 1.3, r2.data(), n, gv.data());
+          EXPECT_TRUE(same_bits(rv, gv)) << t->name << " kernel values n=" << n;
         }
       }
-      std::vector<double> re(n), ge(n);
+      std::vector<double> re(n + 1, -7.0), ge(n + 1, -7.0);
       scalar_table().euclidean_row(d.args(re.data(), nullptr));
       for (const Table* t : levels()) {
         t->euclidean_row(d.args(ge.data(), nullptr));
