@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--kernel", choices=KERNEL_NAMES, default="rbf")
     gold.add_argument("--inducing", type=int, default=512)
     gold.add_argument("--predecessor", action="store_true")
-    gold.add_argument("--algorithm", choices=["auto", "tree", "brute"], default="auto")
+    gold.add_argument("--algorithm", choices=["auto", "tree", "scan", "brute"], default="auto")
     gold.add_argument("--threads", type=int, default=None)
     gold.add_argument("--base", type=float, default=2.0, help="cover-tree level ratio")
     gold.add_argument("--repeats", type=int, default=1, help="query repetitions (the median is reported)")

@@ -12,7 +12,7 @@ from .model import ResidualModel
 
 __all__ = ["KnnIndex", "cover_tree", "brute_force_knn"]
 
-ALGORITHMS = ("auto", "tree", "kdtree", "brute")
+ALGORITHMS = ("auto", "tree", "scan", "kdtree", "brute")
 # "auto" for the Euclidean metric: the kd-tree up to this dimension, the brute force above it
 # (measured at N = 32,768, k = 8: the kd-tree is ~3x faster than the brute force at D = 8 and
 # slower from D = 12 on; BENCHMARKS.md).
@@ -141,12 +141,14 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
     array ``inducing``. A kernel plus ``v_matrix``/``p_diag``: the caller's factors (K still
     from the kernel). ``coords`` may also be a ``ResidualModel``.
 
-    algorithm: "tree" (cover tree), "kdtree" (kd-tree, Euclidean only), "brute" (brute force),
-    or "auto": Euclidean uses the kd-tree up to dimension 10 and the brute force above; the
-    residual metric uses the cover tree, which sends each query to the brute force instead
-    where a sample of the call shows that is cheaper, e.g. the early ids in predecessor mode
-    (docs/tree.md, "auto"). Every algorithm is exact.
-    ``base`` is the cover-tree level ratio (> 1).
+    algorithm: "tree" (cover tree, queries walk it), "scan" (cover tree, queries scan its top
+    levels in dense tiles: faster on the residual metric of the gold workload), "kdtree"
+    (kd-tree, Euclidean only), "brute" (brute force), or "auto": Euclidean uses the kd-tree up
+    to dimension 10 and the brute force above; the residual metric uses the cover tree, and a
+    sample of each call decides which queries go to the walk, the scan or the brute force
+    (e.g. the early ids in predecessor mode go to the brute force; docs/tree.md, "auto").
+    Every algorithm is exact and returns the same answer.
+    ``base`` is the cover-tree level ratio (>= 1.01).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -170,7 +172,7 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
             return KnnIndex(_core.brute_force_euclidean(x), n_threads=n_threads)
         if algorithm == "kdtree":
             return KnnIndex(_core.kd_tree_euclidean(x), n_threads=n_threads)
-        return KnnIndex(_core.cover_tree_euclidean(x, base, threads, False), n_threads=n_threads)
+        return KnnIndex(_core.cover_tree_euclidean(x, base, threads, algorithm), n_threads=n_threads)
     else:
         model = _residual_model(coords, kernel, v_matrix, p_diag, inducing_count, inducing, seed, n_threads)
     if algorithm == "kdtree":
@@ -182,7 +184,7 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
             algorithm = "brute"
     if algorithm == "brute":
         return KnnIndex(_core.brute_force_residual(model._core), model=model, n_threads=n_threads)
-    return KnnIndex(_core.cover_tree_residual(model._core, base, threads, algorithm == "auto"), model=model,
+    return KnnIndex(_core.cover_tree_residual(model._core, base, threads, algorithm), model=model,
                     n_threads=n_threads)
 
 

@@ -70,6 +70,8 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   d["subtrees_pruned"] = s.subtrees_pruned;
   d["brute_force_queries"] = s.brute_force_queries;
   d["seed_evaluations"] = s.seed_evaluations;
+  d["scan_queries"] = s.scan_queries;
+  d["unused_sample_evaluations"] = s.unused_sample_evaluations;
   nb::dict by_level;
   for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
   d["evaluations_by_level"] = by_level;
@@ -183,11 +185,16 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
   return out;
 }
 
-pcct::CoverTreeParams tree_params(double base, int threads, bool auto_brute) {
+// algorithm: "auto" (brute force or either tree engine, whichever a sample finds cheaper),
+// "tree" (the tree walk) or "scan" (the level scan).
+pcct::CoverTreeParams tree_params(double base, int threads, const std::string& algorithm) {
+  PCCT_REQUIRE(algorithm == "auto" || algorithm == "tree" || algorithm == "scan",
+               "a cover-tree index has algorithm 'auto', 'tree' or 'scan', got '", algorithm, "'");
   pcct::CoverTreeParams p;
   p.base = base;
   p.n_threads = threads;
-  p.auto_brute = auto_brute;
+  p.auto_brute = algorithm == "auto";
+  p.engine = algorithm == "scan" ? pcct::TreeEngine::scan : pcct::TreeEngine::walk;
   return p;
 }
 
@@ -294,20 +301,20 @@ NB_MODULE(_core, m) {
       "coords"_a);
   m.def(
       "cover_tree_euclidean",
-      [](const F64Matrix& coords, double base, int threads, bool auto_brute) {
+      [](const F64Matrix& coords, double base, int threads, const std::string& algorithm) {
         std::shared_ptr<pcct::CoverTreeIndex<pcct::EuclideanMetric>> tree;
         {
           nb::gil_scoped_release release;
           auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
           tree = std::make_shared<pcct::CoverTreeIndex<pcct::EuclideanMetric>>(
-              pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, auto_brute));
+              pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, algorithm));
         }
         return wrap_tree<pcct::EuclideanMetric>(
             tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
               return euclidean_points(c, v, p);
             });
       },
-      "coords"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
+      "coords"_a, "base"_a, "n_threads"_a, "algorithm"_a);
   m.def(
       "kd_tree_euclidean",
       [](const F64Matrix& coords) {
@@ -342,12 +349,12 @@ NB_MODULE(_core, m) {
       "coords"_a);
   m.def(
       "cover_tree_residual",
-      [](std::shared_ptr<pcct::ResidualModel> model, double base, int threads, bool auto_brute) {
+      [](std::shared_ptr<pcct::ResidualModel> model, double base, int threads, const std::string& algorithm) {
         std::shared_ptr<pcct::CoverTreeIndex<pcct::ResidualMetric>> tree;
         {
           nb::gil_scoped_release release;
           tree = std::make_shared<pcct::CoverTreeIndex<pcct::ResidualMetric>>(pcct::ResidualMetric(model),
-                                                                              tree_params(base, threads, auto_brute));
+                                                                              tree_params(base, threads, algorithm));
         }
         return wrap_tree<pcct::ResidualMetric>(
             tree, [model](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int threads) {
@@ -358,7 +365,7 @@ NB_MODULE(_core, m) {
               return model->embed(view(c), threads, "points");
             });
       },
-      "model"_a, "base"_a, "n_threads"_a, "auto_brute"_a);
+      "model"_a, "base"_a, "n_threads"_a, "algorithm"_a);
   m.def(
       "brute_force_residual",
       [](std::shared_ptr<pcct::ResidualModel> model) {

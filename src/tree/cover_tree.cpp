@@ -13,6 +13,8 @@
 #include "pcct/knn/query_rows.hpp"
 #include "tree/batch_insert.hpp"
 #include "tree/batch_search.hpp"
+#include "tree/clusters.hpp"
+#include "tree/level_scan.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
 #include "tree/validate.hpp"
@@ -45,6 +47,7 @@ struct CoverTreeIndex<Metric>::Impl {
   TreeLayout<Space> layout;
   std::vector<index_t> row_of_id;   // dataset id -> row of `space`
   std::unique_ptr<tree::SeedBounds> seeds;  // residual metric, dim <= SeedBounds::kMaxDim, if enabled
+  tree::Clusters<Space> clusters;   // the top of the tree cut into clusters, for the level scan
   CoverTreeBuildInfo info;
 
   Impl(Metric m, const CoverTreeParams& p) : metric(std::move(m)), params(p) {}
@@ -111,6 +114,7 @@ struct CoverTreeIndex<Metric>::Impl {
     Space new_space = build.permuted(perm, threads);
     auto new_bounds = std::make_unique<PruneBounds<Space>>(pb.permuted(perm));
     auto new_layout = tree::make_layout(t, new_space, *new_bounds);
+    auto new_clusters = tree::make_clusters(t, new_layout, new_space, *new_bounds);
     std::vector<index_t> new_row_of_id = row_of_each_id(new_space);
     std::unique_ptr<tree::SeedBounds> new_seeds;
     if constexpr (std::is_same_v<Space, ResidualSpace>)
@@ -120,6 +124,7 @@ struct CoverTreeIndex<Metric>::Impl {
     space = std::move(new_space);
     bounds = std::move(new_bounds);
     layout = std::move(new_layout);
+    clusters = std::move(new_clusters);
     row_of_id = std::move(new_row_of_id);
     seeds = std::move(new_seeds);
 
@@ -170,7 +175,10 @@ index_t CoverTreeIndex<Metric>::size() const { return impl_->space.size(); }
 template <class Metric>
 int CoverTreeIndex<Metric>::dim() const { return impl_->space.dim(); }
 template <class Metric>
-const char* CoverTreeIndex<Metric>::algorithm_name() const { return impl_->params.auto_brute ? "auto" : "tree"; }
+const char* CoverTreeIndex<Metric>::algorithm_name() const {
+  if (impl_->params.auto_brute) return "auto";
+  return impl_->params.engine == TreeEngine::scan ? "scan" : "tree";
+}
 template <class Metric>
 const CoverTreeBuildInfo& CoverTreeIndex<Metric>::build_info() const { return impl_->info; }
 template <class Metric>
@@ -217,11 +225,14 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
-// "auto": queries sampled to decide between the tree and the brute force, and the measured cost
-// of one tree evaluation in brute-force evaluations (gold predecessor mode: ~42 M/s against
-// ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3, 3.5 and 4; docs/tree.md "auto").
+// "auto": queries sampled to decide between the engines, and the measured cost of one
+// evaluation of each tree engine in brute-force evaluations. Walk: gold predecessor mode ~42 M
+// evaluations/s against ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3,
+// 3.5 and 4. Scan: its evaluations are mostly dense tiles (gold: 7,998 per query in 0.105 s
+// against the walk's 5,454 in 0.120 s); docs/tree.md "auto".
 constexpr index_t kAutoSample = 32;
-constexpr double kTreeCostRatio = 3.0;
+constexpr double kWalkCostRatio = 3.0;
+constexpr double kScanCostRatio = 1.8;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -233,22 +244,39 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   const std::vector<index_t> rows = q.rows_in(im.row_of_id);
 
   // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
-  // small N or large k; otherwise a sample of the queries runs on the tree, and each other
-  // query goes to the brute force when it would scan at most kTreeCostRatio x (the sample's
-  // mean tree evaluations) points (docs/tree.md, "auto"). In predecessor mode query i scans
-  // only ids < i, so early ids go to the brute force and late ones to the tree.
+  // small N or large k; otherwise a sample of the queries runs on the tree engines, and each
+  // other query goes to the brute force when it would scan at most (the chosen engine's cost
+  // ratio) x (the sample's mean evaluations on it) points, else to that engine (docs/tree.md,
+  // "auto"). In predecessor mode query i scans only ids < i, so early ids go to the brute
+  // force and late ones to the tree.
   if (im.params.auto_brute) {
     if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
     if (nq >= 4 * kAutoSample) {
-      Part sample;
-      std::vector<index_t> srows(kAutoSample), sids(kAutoSample);
+      std::vector<index_t> pos(kAutoSample), srows(kAutoSample), sids(kAutoSample);
       for (index_t j = 0; j < kAutoSample; ++j) {
-        sample.pos.push_back(j * nq / kAutoSample);
-        srows[j] = rows[sample.pos[j]];
-        sids[j] = q.ids[sample.pos[j]];
+        pos[j] = j * nq / kAutoSample;
+        srows[j] = rows[pos[j]];
+        sids[j] = q.ids[pos[j]];
       }
-      sample.result = tree_search(qs, srows, sids, params);
-      const double tree_cost = kTreeCostRatio * sample.result.stats.distance_evaluations / kAutoSample;
+      // The sample runs on the walk, and on the scan unless the scan's top centres alone
+      // (which every query evaluates) already cost more; the cheaper engine answers the rest.
+      Part sample{pos, tree_search(qs, srows, sids, params, TreeEngine::walk)};
+      TreeEngine engine = TreeEngine::walk;
+      double cost = kWalkCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
+      if (kScanCostRatio * static_cast<double>(im.clusters.top) < cost) {
+        Part scanned{pos, tree_search(qs, srows, sids, params, TreeEngine::scan)};
+        const double scan_cost =
+            kScanCostRatio * static_cast<double>(scanned.result.stats.distance_evaluations) / kAutoSample;
+        // The losing sample's work is reported apart: the totals stay the sum of the answers'.
+        if (scan_cost < cost) {
+          scanned.result.stats.unused_sample_evaluations = sample.result.stats.distance_evaluations;
+          sample = std::move(scanned);
+          engine = TreeEngine::scan;
+          cost = scan_cost;
+        } else {
+          sample.result.stats.unused_sample_evaluations = scanned.result.stats.distance_evaluations;
+        }
+      }
       std::vector<char> sampled(nq, 0);
       for (index_t p : sample.pos) sampled[p] = 1;
       Part brute, tree;
@@ -256,17 +284,18 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
       for (index_t i = 0; i < nq; ++i) {
         if (sampled[i]) continue;
         const double scanned = params.predecessor ? static_cast<double>(q.ids[i]) : static_cast<double>(size());
-        const bool to_brute = scanned <= tree_cost;
+        const bool to_brute = scanned <= cost;
         (to_brute ? brute : tree).pos.push_back(i);
         (to_brute ? brows : trows).push_back(rows[i]);
         (to_brute ? bids : tids).push_back(q.ids[i]);
       }
       if (!brows.empty()) brute.result = brute_search(qs, brows, bids, params);
-      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params);
+      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params, engine);
       return merge_parts(nq, static_cast<int>(params.k), {&sample, &brute, &tree});
     }
+    return tree_search(qs, rows, q.ids, params, TreeEngine::walk);
   }
-  return tree_search(qs, rows, q.ids, params);
+  return tree_search(qs, rows, q.ids, params, im.params.engine);
 }
 
 // The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of
@@ -303,6 +332,8 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
     res.stats.subtrees_pruned += r.stats.subtrees_pruned;
     res.stats.brute_force_queries += r.stats.brute_force_queries;
     res.stats.seed_evaluations += r.stats.seed_evaluations;
+    res.stats.scan_queries += r.stats.scan_queries;
+    res.stats.unused_sample_evaluations += r.stats.unused_sample_evaluations;
     for (auto [level, count] : r.stats.evaluations_by_level) by_level[level] += count;
   }
   res.stats.evaluations_by_level.assign(by_level.begin(), by_level.end());
@@ -311,7 +342,8 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
-                                              const std::vector<index_t>& ids, const KnnParams& params) const {
+                                              const std::vector<index_t>& ids, const KnnParams& params,
+                                              TreeEngine engine) const {
   using Space = typename Metric::Space;
   const auto& im = *impl_;
   const index_t nq = static_cast<index_t>(rows.size());
@@ -344,12 +376,17 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   const tree::TreeView<Space> view{im.tree, im.layout, im.space, *im.bounds};
   struct Worker {
     std::unique_ptr<tree::BatchSearcher<Space>> searcher;
+    std::unique_ptr<tree::LevelScanSearcher<Space>> scanner;
     tree::SearchCounters cnt;
     tree::SeedBounds::Scratch seed_scratch;
     std::int64_t seed_evaluations = 0;
   };
   std::vector<Worker> workers(threads);
-  for (auto& w : workers) w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
+  const bool scan = engine == TreeEngine::scan;
+  for (auto& w : workers) {
+    if (scan) w.scanner = std::make_unique<tree::LevelScanSearcher<Space>>(view, im.clusters);
+    else w.searcher = std::make_unique<tree::BatchSearcher<Space>>(view);
+  }
   const index_t blocks = (nq + block - 1) / block;
   auto block_size = [&](index_t b) { return static_cast<int>(std::min(block, nq - b * block)); };
   // Seed bounds first, for every block (tree/seed_bounds.hpp): they bound each query's k-th
@@ -381,9 +418,13 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   parallel_for(blocks, threads, [&](index_t n, int tid) {
     Worker& w = workers[tid];
     const index_t b = start_order[n], i0 = b * block;
-    w.searcher->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
-                       out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt,
-                       seed.empty() ? nullptr : seed.data() + i0);
+    const double* sd = seed.empty() ? nullptr : seed.data() + i0;
+    if (scan)
+      w.scanner->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
+                        out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt, sd);
+    else
+      w.searcher->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
+                         out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt, sd);
   });
   for (index_t i = 0; i < nq; ++i) {
     std::copy_n(out_ids.data() + i * k, k, res.ids.data() + order[i] * k);
@@ -391,6 +432,7 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
     res.stats.evaluations_per_query[order[i]] = out_e[i];
   }
   total_evaluations(res.stats);
+  if (scan) res.stats.scan_queries = nq;
   std::vector<std::int64_t> by_level;
   for (const auto& w : workers) {
     res.stats.nodes_visited += w.cnt.visited;

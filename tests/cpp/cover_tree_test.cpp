@@ -12,6 +12,7 @@
 #include "pcct/tree/cover_tree.hpp"
 #include "test_util.hpp"
 #include "tree/batch_insert.hpp"
+#include "tree/clusters.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
 #include "tree/tree_layout.hpp"
@@ -27,6 +28,7 @@ void expect_same(const KnnResult& a, const KnnResult& b, const std::string& what
   test::expect_same(a, b, what, "tree");
 }
 
+// Both query engines (the walk and the level scan) against the brute force.
 template <class Metric>
 void check_tree(const Metric& metric, double base, const std::string& what, bool seed_bounds = true) {
   const index_t n = metric.space().size();
@@ -35,6 +37,9 @@ void check_tree(const Metric& metric, double base, const std::string& what, bool
   params.n_threads = 3;
   params.seed_bounds = seed_bounds;
   CoverTreeIndex<Metric> tree(metric, params);
+  params.engine = TreeEngine::scan;
+  CoverTreeIndex<Metric> scan(metric, params);
+  EXPECT_STREQ(scan.algorithm_name(), "scan");
   const auto v = tree.validate(2);
   ASSERT_TRUE(v.ok) << what << ": " << (v.problems.empty() ? "" : v.problems[0]);
   BruteForceIndex<Metric> brute(metric);
@@ -42,8 +47,12 @@ void check_tree(const Metric& metric, double base, const std::string& what, bool
     if (k > n) continue;
     for (bool pred : {false, true}) {
       const KnnParams p{k, pred, 2};
-      expect_same(tree.knn(QuerySet::all_points(), p), brute.knn(QuerySet::all_points(), p),
-                  what + " k=" + std::to_string(k) + (pred ? " predecessor" : ""));
+      const auto b = brute.knn(QuerySet::all_points(), p);
+      const std::string w = what + " k=" + std::to_string(k) + (pred ? " predecessor" : "");
+      expect_same(tree.knn(QuerySet::all_points(), p), b, w);
+      const auto s = scan.knn(QuerySet::all_points(), p);
+      expect_same(s, b, w + " (scan)");
+      EXPECT_EQ(s.stats.scan_queries, n) << w;
     }
   }
 }
@@ -216,6 +225,72 @@ TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
   }
 }
 
+TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
+  // Re-derived here: every row is a centre or a member of exactly one cluster, its owner is
+  // its first ancestor at or above the cluster level, the centres are at most 40% of the rows
+  // (with at least one level above the cluster level), top centres come first and bottom
+  // centres know their parent's slot, and each cluster's bound holds every member's distance.
+  for (Shape shape : {Shape::gaussian, Shape::clusters, Shape::duplicates}) {
+    const index_t n = 900;
+    const auto x = points(shape, n, 2, 40);
+    const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2));
+    const auto t0 = insert_all(s0, 4, 2);
+    const auto bfs = tree::breadth_first_order(t0);
+    const auto t = tree::renumber(t0, bfs);
+    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    const tree::PruneBounds<EuclideanSpace> pb(s);
+    const auto layout = tree::make_layout(t, s, pb);
+    const auto c = tree::make_clusters(t, layout, s, pb);
+    const std::string what = "shape " + std::to_string(static_cast<int>(shape));
+    ASSERT_GT(c.size(), 0) << what;
+    EXPECT_LE(c.size(), 0.4 * n) << what;
+    EXPECT_GT(c.top, 0) << what;
+    std::vector<int> seen(n, 0);
+    for (index_t j = 0; j < c.size(); ++j) {
+      const index_t ctr = c.centre[j];
+      ++seen[ctr];
+      EXPECT_EQ(t.level[ctr] > c.level, j < c.top) << what;
+      EXPECT_GE(t.level[ctr], c.level) << what;
+      if (j >= c.top) EXPECT_EQ(c.centre[c.parent_slot[j]], t.parent[ctr]) << what;
+      index_t min_id = std::numeric_limits<index_t>::max();
+      for (index_t u = c.start[j]; u < c.start[j + 1]; ++u) {
+        const index_t r = c.member[u];
+        ++seen[r];
+        EXPECT_LT(t.level[r], c.level) << what;
+        index_t a = t.parent[r];
+        while (t.level[a] < c.level) a = t.parent[a];
+        EXPECT_EQ(a, ctr) << what << ": member " << r;
+        EXPECT_LE(s.distance(s, ctr, r), c.bound[j].rad) << what;
+        min_id = std::min(min_id, s.id(r));
+      }
+      EXPECT_EQ(c.min_member_id[j], min_id) << what;
+    }
+    for (index_t r = 0; r < n; ++r) EXPECT_EQ(seen[r], 1) << what << ": row " << r;
+  }
+}
+
+TEST(CoverTree, AutoPicksTheScanOnAWideResidualMetric) {
+  // Gold in miniature (N(0, I3), RBF with lengthscale 1, inducing points): distances bunch
+  // near 1, the walk evaluates most of the top levels anyway, and "auto" sends the queries
+  // to the level scan; the answers are still the brute force's, bit for bit.
+  const index_t n = 6000, nq = 512;
+  const auto x = points(Shape::gaussian, n, 3, 41);
+  const auto ind = test::first_ids(n, 64, 13);
+  auto model = test::residual_model(x, n, 3, Kernel{}, ind);
+  CoverTreeParams p;
+  p.auto_brute = true;
+  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
+  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
+  std::vector<index_t> q(nq);
+  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
+  const auto qs = QuerySet::by_ids(IdView{q.data(), nq});
+  const auto a = tree.knn(qs, KnnParams{20, false, 2});
+  expect_same(a, brute.knn(qs, KnnParams{20, false, 2}), "auto on a wide residual metric");
+  EXPECT_EQ(a.stats.scan_queries, nq);
+  EXPECT_EQ(a.stats.brute_force_queries, 0);
+  EXPECT_GT(a.stats.unused_sample_evaluations, 0);  // the walk's sample, not chosen
+}
+
 TEST(CoverTree, ValidatorDetectsCorruption) {
   const index_t n = 300;
   const auto x = points(Shape::gaussian, n, 2, 4);
@@ -253,13 +328,16 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   const auto x = points(Shape::gaussian, n, 3, 12);
   const auto ind = test::first_ids(n, 64, 7);
   auto model = test::residual_model(x, n, 3, Kernel{}, ind);
-  KnnResult first, first_auto;
+  KnnResult first, first_auto, first_scan;
   CoverTreeBuildInfo info;
   for (int threads : {1, 2, 3, 4}) {
     CoverTreeParams p;
     p.n_threads = threads;
     CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
     auto r = tree.knn(QuerySet::all_points(), KnnParams{10, false, threads});
+    p.engine = TreeEngine::scan;
+    CoverTreeIndex<ResidualMetric> scan_index(ResidualMetric(model), p);
+    auto rs = scan_index.knn(QuerySet::all_points(), KnnParams{10, true, threads});
     // "auto" in predecessor mode splits the call between the brute force and the tree.
     p.auto_brute = true;
     CoverTreeIndex<ResidualMetric> auto_index(ResidualMetric(model), p);
@@ -270,20 +348,24 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
     if (threads == 1) {
       first = r;
       first_auto = ra;
+      first_scan = rs;
       info = bi;
       continue;
     }
     expect_same(r, first, "threads=" + std::to_string(threads));
     expect_same(ra, first_auto, "auto, threads=" + std::to_string(threads));
-    for (const KnnResult* res : {&r, &ra}) {  // every counter, tree and auto alike
+    expect_same(rs, first_scan, "scan, threads=" + std::to_string(threads));
+    for (const KnnResult* res : {&r, &ra, &rs}) {  // every counter, of every engine
       const KnnStats& s = res->stats;
-      const KnnStats& s1 = (res == &r ? first : first_auto).stats;
+      const KnnStats& s1 = (res == &r ? first : res == &ra ? first_auto : first_scan).stats;
       EXPECT_EQ(s.evaluations_per_query, s1.evaluations_per_query);
       EXPECT_EQ(s.nodes_visited, s1.nodes_visited);
       EXPECT_EQ(s.subtrees_pruned, s1.subtrees_pruned);
       EXPECT_EQ(s.evaluations_by_level, s1.evaluations_by_level);
       EXPECT_EQ(s.brute_force_queries, s1.brute_force_queries);
       EXPECT_EQ(s.seed_evaluations, s1.seed_evaluations);
+      EXPECT_EQ(s.scan_queries, s1.scan_queries);
+      EXPECT_EQ(s.unused_sample_evaluations, s1.unused_sample_evaluations);
     }
     EXPECT_EQ(r.stats.distance_evaluations, first.stats.distance_evaluations);
     EXPECT_EQ(bi.distance_evaluations, info.distance_evaluations);

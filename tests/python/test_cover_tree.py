@@ -13,10 +13,11 @@ def test_tree_matches_oracle_and_brute_force(w, data):
     n = len(w.x)
     base = data.draw(st.sampled_from([2.0, 1.3, 1.7]))
     if w.metric == "euclidean":
-        algorithm = data.draw(st.sampled_from(["tree", "kdtree"]))
+        algorithm = data.draw(st.sampled_from(["tree", "scan", "kdtree"]))
         index = pcct.cover_tree(w.data(), algorithm=algorithm, base=base, n_threads=2)
     else:
-        index = pcct.cover_tree(w.model, algorithm="tree", base=base, n_threads=2)
+        algorithm = data.draw(st.sampled_from(["tree", "scan"]))
+        index = pcct.cover_tree(w.model, algorithm=algorithm, base=base, n_threads=2)
     index.validate()
     k = data.draw(st.sampled_from([1, min(n, 3), n, data.draw(st.integers(1, n))]))
     predecessor = data.draw(st.booleans())
@@ -30,7 +31,7 @@ def test_tree_matches_oracle_and_brute_force(w, data):
     assert_knn_matches(ids, dist, d2, tol2, qids, k, predecessor)
     ref_ids, ref_dist = pcct.brute_force_knn(w.data(), k, queries=queries, predecessor_mode=predecessor)
     assert np.array_equal(ids, ref_ids) and np.array_equal(dist, ref_dist), "tree differs from the brute force"
-    assert index.last_stats["distance_evaluations"] == index.last_stats["evaluations_per_query"].sum()
+    assert index.last_stats["scan_queries"] == (len(qids) if algorithm == "scan" else 0)
 
 
 @given(w=workloads(metric="euclidean", max_n=300), data=st.data())
@@ -38,7 +39,7 @@ def test_tree_new_coordinate_queries(w, data):
     n, dim = w.x.shape
     qx = np.random.default_rng(n).normal(0, 1, (data.draw(st.integers(1, 15)), dim))
     k = data.draw(st.integers(1, n))
-    index = pcct.cover_tree(w.x_input, algorithm=data.draw(st.sampled_from(["tree", "kdtree"])))
+    index = pcct.cover_tree(w.x_input, algorithm=data.draw(st.sampled_from(["tree", "scan", "kdtree"])))
     ids, dist = index.knn(k, qx)
     assert_knn_matches(ids, dist, euclidean_sq_distances(qx, w.x), euclidean_d2_tolerance(qx, w.x),
                        np.full(len(qx), -1), k, False)
@@ -50,26 +51,27 @@ def test_residual_coordinate_queries_match_brute_force(kernel):
     x = rng.normal(size=(1500, 2))
     model = pcct.ResidualModel(x, kernel, inducing_count=50, seed=1)
     qx = rng.normal(size=(40, 2))
-    tree = pcct.cover_tree(model, algorithm="tree")
-    ids, dist = tree.knn(9, qx)
     ref = pcct.brute_force_knn(model, 9, queries=qx)
-    assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+    for algorithm in ("tree", "scan"):
+        ids, dist = pcct.cover_tree(model, algorithm=algorithm).knn(9, qx)
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), algorithm
 
 
 @pytest.mark.parametrize("shape", ["gaussian", "clusters", "duplicates", "identical", "line"])
 def test_threads_do_not_change_trees_or_answers(shape):
     x = make_points(np.random.default_rng(5), shape, 2500, 3)
     model = pcct.ResidualModel(x, pcct.kernels.Matern32(0.8), inducing_count=60, seed=2)
-    results = []
-    for threads in (1, 2, 5):
-        index = pcct.cover_tree(model, algorithm="tree", n_threads=threads)
-        ids, dist = index.knn(12, predecessor_mode=True)
-        info = index.build_info
-        info.pop("seconds")
-        results.append((ids, dist, index.last_stats["distance_evaluations"], info))
-    for ids, dist, evals, info in results[1:]:
-        assert np.array_equal(ids, results[0][0]) and np.array_equal(dist, results[0][1])
-        assert evals == results[0][2] and info == results[0][3]
+    for algorithm in ("tree", "scan"):
+        results = []
+        for threads in (1, 2, 5):
+            index = pcct.cover_tree(model, algorithm=algorithm, n_threads=threads)
+            ids, dist = index.knn(12, predecessor_mode=True)
+            info = index.build_info
+            info.pop("seconds")
+            results.append((ids, dist, index.last_stats["distance_evaluations"], info))
+        for ids, dist, evals, info in results[1:]:
+            assert np.array_equal(ids, results[0][0]) and np.array_equal(dist, results[0][1])
+            assert evals == results[0][2] and info == results[0][3]
 
 
 @pytest.mark.parametrize("algorithm", ["tree", "kdtree"])
@@ -128,6 +130,7 @@ def test_stats_and_algorithms():
     assert s["brute_force_queries"] == 0 and s["seed_evaluations"] == 0  # Euclidean: no seed bounds
     assert s["distance_evaluations_per_query"] < 3000
     assert pcct.cover_tree(x, algorithm="brute").algorithm == "brute"
+    assert pcct.cover_tree(x, algorithm="scan").algorithm == "scan"
     with pytest.raises(ValueError, match="needs a tree index"):
         pcct.cover_tree(x, algorithm="brute").validate()
     with pytest.raises(ValueError, match="needs a cover-tree index"):

@@ -26,10 +26,18 @@
 
 namespace pcct {
 
+/// How the tree answers queries (both exact, bit-identical answers; docs/tree.md):
+/// walk: the batched cover-tree walk; scan: the level scan (every node down to the cluster
+/// level in dense tiles, then the members of the clusters no bound excludes).
+enum class TreeEngine { walk, scan };
+
 struct CoverTreeParams {
-  double base = 2.0;      ///< level radius ratio, > 1 (smaller bases, e.g. 1.3, often prune better)
+  double base = 2.0;      ///< level radius ratio, >= 1.01 (smaller bases, e.g. 1.3, often prune better)
   int n_threads = 0;      ///< threads for construction (0 = OpenMP default)
-  bool auto_brute = false;///< "auto" algorithm: answer with the brute force where that is cheaper
+  /// "auto" algorithm: answer with the brute force where that is cheaper, and with the engine
+  /// a sample of the call's queries finds cheaper (`engine` is then ignored).
+  bool auto_brute = false;
+  TreeEngine engine = TreeEngine::walk;
   /// Residual metric, data of at most 16 dimensions: bound each query's k-th distance by
   /// evaluating its 3k nearest points in the scaled coordinates first (skipped where 3k > N/8),
   /// then walk the tree breadth-first (faster, same answers; src/tree/seed_bounds.hpp).
@@ -90,7 +98,7 @@ class CoverTreeIndex final : public Index {
 
  private:
   KnnResult tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
-                        const std::vector<index_t>& ids, const KnnParams& params) const;
+                        const std::vector<index_t>& ids, const KnnParams& params, TreeEngine engine) const;
   KnnResult brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                          const std::vector<index_t>& ids, const KnnParams& params) const;
   struct Part {  // the answers of a subset of a call's queries: query j of result is call query pos[j]
