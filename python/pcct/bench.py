@@ -29,7 +29,7 @@ def run_queries(index: KnnIndex, queries, k: int, predecessor: bool, threads, pr
     chunk = max(4096, -(-len(queries) // 8))
     ids, dists = [], []
     totals = {"distance_evaluations": 0, "nodes_visited": 0, "subtrees_pruned": 0, "brute_force_queries": 0,
-              "seed_evaluations": 0, "scan_queries": 0, "unused_sample_evaluations": 0}
+              "seed_evaluations": 0, "scan_queries": 0}
     by_level: dict = {}
     t0 = time.perf_counter()
     for start in range(0, max(len(queries), 1), chunk):  # one call even for no queries: (0, k) arrays
@@ -76,7 +76,6 @@ def bench_gold(n, n_queries, k, kernel, inducing, predecessor, algorithm, thread
         "subtrees_pruned_per_query": stats["subtrees_pruned"] / len(w.queries),
         "brute_force_queries": stats["brute_force_queries"],
         "scan_queries": stats["scan_queries"],
-        "unused_sample_evaluations_per_query": stats["unused_sample_evaluations"] / len(w.queries),
         "seed_evaluations_per_query": stats["seed_evaluations"] / len(w.queries),
         "evaluations_per_query_by_level": {str(l): c / len(w.queries) for l, c in sorted(stats["evaluations_by_level"].items(), reverse=True)},
         "peak_rss_mb": peak,
@@ -110,8 +109,7 @@ def format_report(r: dict) -> str:
     if r["algorithm"] == "auto":
         walked = r["queries"] - r["brute_force_queries"] - r["scan_queries"]
         lines.append(f"  auto: of {r['queries']:,} queries, {r['brute_force_queries']:,} answered by the brute force, "
-                     f"{r['scan_queries']:,} by the level scan and {walked:,} by the tree walk; the sample on the "
-                     f"engine not chosen: {r['unused_sample_evaluations_per_query']:,.1f} evaluations per query more")
+                     f"{r['scan_queries']:,} by the level scan and {walked:,} by the tree walk")
     if "build_evaluations_per_point" in r:
         lines.append(f"  tree: base {r['base']}, {r['nodes_visited_per_query']:,.0f} nodes visited and "
                      f"{r['subtrees_pruned_per_query']:,.0f} subtrees pruned per query; build "

@@ -71,7 +71,7 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   d["brute_force_queries"] = s.brute_force_queries;
   d["seed_evaluations"] = s.seed_evaluations;
   d["scan_queries"] = s.scan_queries;
-  d["unused_sample_evaluations"] = s.unused_sample_evaluations;
+  d["probe_evaluations"] = s.probe_evaluations;
   nb::dict by_level;
   for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
   d["evaluations_by_level"] = by_level;

@@ -225,14 +225,21 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
-// "auto": queries sampled to decide between the engines, and the measured cost of one
-// evaluation of each tree engine in brute-force evaluations. Walk: gold predecessor mode ~42 M
-// evaluations/s against ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3,
-// 3.5 and 4. Scan: its evaluations are mostly dense tiles (gold: 7,998 per query in 0.105 s
-// against the walk's 5,454 in 0.120 s); docs/tree.md "auto".
+// "auto": queries sampled to decide between the engines (all on the walk, kScanSample of them
+// also on the scan), and the measured cost
+// of one evaluation of each tree engine in brute-force evaluations. Walk: gold predecessor mode
+// ~42 M evaluations/s against ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for
+// 2.5, 3, 3.5 and 4. Scan: its evaluations are mostly dense tiles (gold: 7,998 per query in
+// 0.105 s against the walk's 5,454 in 0.120 s); docs/tree.md "auto".
 constexpr index_t kAutoSample = 32;
+constexpr index_t kScanSample = 8;
 constexpr double kWalkCostRatio = 3.0;
 constexpr double kScanCostRatio = 1.8;
+// The walk's sample runs in two blocks, the scan's in one: every block of either engine streams
+// the wide top of the tree (the root's children; the scan's centres) once, which small blocks
+// cannot amortise (gold: 32 queries took 13 ms on the walk and 9 ms on the scan in four
+// blocks of 8).
+constexpr index_t kSampleBlocks = 2;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -252,33 +259,41 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   if (im.params.auto_brute) {
     if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
     if (nq >= 4 * kAutoSample) {
-      std::vector<index_t> pos(kAutoSample), srows(kAutoSample), sids(kAutoSample);
+      // Evenly spread sample queries run on the walk (their answers are kept). If the scan's
+      // top centres, which every scanning query evaluates, cost less than the walk did, the
+      // kScanSample of them, evenly spread, run on the scan too (answers dropped) and the engine
+      // that costs less on those same queries answers the rest of the call.
+      Part sample;
+      std::vector<index_t> srows, sids;
       for (index_t j = 0; j < kAutoSample; ++j) {
-        pos[j] = j * nq / kAutoSample;
-        srows[j] = rows[pos[j]];
-        sids[j] = q.ids[pos[j]];
+        sample.pos.push_back(j * nq / kAutoSample);
+        srows.push_back(rows[sample.pos.back()]);
+        sids.push_back(q.ids[sample.pos.back()]);
       }
-      // The sample runs on the walk, and on the scan unless the scan's top centres alone
-      // (which every query evaluates) already cost more; the cheaper engine answers the rest.
-      Part sample{pos, tree_search(qs, srows, sids, params, TreeEngine::walk)};
+      sample.result = tree_search(qs, srows, sids, params, TreeEngine::walk, kSampleBlocks);
+      const auto& walk_evals = sample.result.stats.evaluations_per_query;
       TreeEngine engine = TreeEngine::walk;
       double cost = kWalkCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
       if (kScanCostRatio * static_cast<double>(im.clusters.top) < cost) {
-        Part scanned{pos, tree_search(qs, srows, sids, params, TreeEngine::scan)};
-        const double scan_cost =
-            kScanCostRatio * static_cast<double>(scanned.result.stats.distance_evaluations) / kAutoSample;
-        // The losing sample's work is reported apart: the totals stay the sum of the answers'.
-        if (scan_cost < cost) {
-          scanned.result.stats.unused_sample_evaluations = sample.result.stats.distance_evaluations;
-          sample = std::move(scanned);
+        constexpr index_t kStride = kAutoSample / kScanSample;
+        std::vector<index_t> prows, pids;
+        double walk_part = 0;
+        for (index_t j = kStride - 1; j < kAutoSample; j += kStride) {
+          prows.push_back(srows[j]);
+          pids.push_back(sids[j]);
+          walk_part += static_cast<double>(walk_evals[j]);
+        }
+        const KnnResult scanned = tree_search(qs, prows, pids, params, TreeEngine::scan, 1);
+        const double scan_part = static_cast<double>(scanned.stats.distance_evaluations);
+        sample.result.stats.probe_evaluations = scanned.stats.distance_evaluations;
+        sample.result.stats.distance_evaluations += scanned.stats.distance_evaluations;
+        if (kScanCostRatio * scan_part < kWalkCostRatio * walk_part) {
           engine = TreeEngine::scan;
-          cost = scan_cost;
-        } else {
-          sample.result.stats.unused_sample_evaluations = scanned.result.stats.distance_evaluations;
+          cost = kScanCostRatio * scan_part / kScanSample;
         }
       }
       std::vector<char> sampled(nq, 0);
-      for (index_t p : sample.pos) sampled[p] = 1;
+      for (index_t i : sample.pos) sampled[i] = 1;
       Part brute, tree;
       std::vector<index_t> brows, bids, trows, tids;
       for (index_t i = 0; i < nq; ++i) {
@@ -290,12 +305,12 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
         (to_brute ? bids : tids).push_back(q.ids[i]);
       }
       if (!brows.empty()) brute.result = brute_search(qs, brows, bids, params);
-      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params, engine);
+      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params, engine, kMinBlocks);
       return merge_parts(nq, static_cast<int>(params.k), {&sample, &brute, &tree});
     }
-    return tree_search(qs, rows, q.ids, params, TreeEngine::walk);
+    return tree_search(qs, rows, q.ids, params, TreeEngine::walk, kMinBlocks);
   }
-  return tree_search(qs, rows, q.ids, params, im.params.engine);
+  return tree_search(qs, rows, q.ids, params, im.params.engine, kMinBlocks);
 }
 
 // The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of
@@ -333,7 +348,7 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
     res.stats.brute_force_queries += r.stats.brute_force_queries;
     res.stats.seed_evaluations += r.stats.seed_evaluations;
     res.stats.scan_queries += r.stats.scan_queries;
-    res.stats.unused_sample_evaluations += r.stats.unused_sample_evaluations;
+    res.stats.probe_evaluations += r.stats.probe_evaluations;
     for (auto [level, count] : r.stats.evaluations_by_level) by_level[level] += count;
   }
   res.stats.evaluations_by_level.assign(by_level.begin(), by_level.end());
@@ -343,7 +358,7 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                                               const std::vector<index_t>& ids, const KnnParams& params,
-                                              TreeEngine engine) const {
+                                              TreeEngine engine, index_t min_blocks) const {
   using Space = typename Metric::Space;
   const auto& im = *impl_;
   const index_t nq = static_cast<index_t>(rows.size());
@@ -354,10 +369,10 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   const int threads = resolve_threads(params.n_threads);
   // Where pruning fails a query's frontier can hold ~N entries of 32 bytes: bound a block's
   // frontiers to ~kFrontierBudget bytes (only large N lowers the block below kQueryBlock).
-  // Small calls (the 32 queries "auto" samples) still get kMinBlocks blocks to share among
-  // threads; the block size depends on the call alone, never on the thread count.
+  // Small calls still get min_blocks blocks to share among threads; the block size depends on
+  // the call alone, never on the thread count.
   const index_t max_block = std::clamp<index_t>(kFrontierBudget / (32 * std::max<index_t>(1, size())), 8, kQueryBlock);
-  const index_t block = std::clamp<index_t>((nq + kMinBlocks - 1) / kMinBlocks, 8, max_block);
+  const index_t block = std::clamp<index_t>((nq + min_blocks - 1) / min_blocks, 8, max_block);
   // Blocks of spatially close queries share more of the tree: order dataset queries by the
   // depth-first rank of their node (new points keep their order).
   std::vector<index_t> order(nq);

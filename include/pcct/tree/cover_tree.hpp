@@ -98,7 +98,8 @@ class CoverTreeIndex final : public Index {
 
  private:
   KnnResult tree_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
-                        const std::vector<index_t>& ids, const KnnParams& params, TreeEngine engine) const;
+                        const std::vector<index_t>& ids, const KnnParams& params, TreeEngine engine,
+                        index_t min_blocks) const;
   KnnResult brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                          const std::vector<index_t>& ids, const KnnParams& params) const;
   struct Part {  // the answers of a subset of a call's queries: query j of result is call query pos[j]
