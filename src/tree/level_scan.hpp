@@ -20,7 +20,8 @@
 // Exactness: a point is dropped only inside a subtree or cluster whose every point is farther
 // than a number that bounds the query's final k-th distance from above, as in the tree walk.
 // The order of work depends only on the block, so answers and counters do not depend on the
-// number of threads.
+// number of threads. Counters: nodes_visited = (query, cluster) pairs whose members are
+// evaluated, subtrees_pruned = clusters excluded.
 #include <algorithm>
 #include <limits>
 #include <vector>
