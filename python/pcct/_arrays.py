@@ -65,7 +65,7 @@ def as_positive_int(x, name: str) -> int:
 
 
 def as_threads(n_threads) -> int:
-    """0 means the OpenMP default."""
+    """None -> 0, which the core reads as the OpenMP default; otherwise an integer >= 1."""
     if n_threads is None:
         return 0
     return as_positive_int(n_threads, "n_threads")

@@ -151,7 +151,8 @@ pcct::EuclideanSpace euclidean_points(const F64Matrix& coords, const std::option
 
 template <class Metric>
 PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::function<typename Metric::Space(
-                      const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> embed) {
+                      const F64Matrix&, const std::optional<F64Matrix>&, const std::optional<F64Vector>&, int)>
+                      embed) {
   PyIndex out;
   out.index = tree;
   auto lock = out.lock;
@@ -164,9 +165,23 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
     }
     return validation_dict(v);
   };
-  out.build_info = [tree] { return info_dict(tree->build_info()); };
-  out.arrays = [tree] {
-    auto a = tree->arrays();
+  // Read under the index's lock: insert() rebuilds both.
+  out.build_info = [tree, lock] {
+    pcct::CoverTreeBuildInfo info;
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock<std::shared_mutex> guard(*lock);
+      info = tree->build_info();
+    }
+    return info_dict(info);
+  };
+  out.arrays = [tree, lock] {
+    typename pcct::CoverTreeIndex<Metric>::Arrays a;
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock<std::shared_mutex> guard(*lock);
+      a = tree->arrays();
+    }
     const size_t n = a.id.size();
     nb::dict d;
     d["id"] = to_numpy(std::move(a.id), {n});
@@ -175,10 +190,12 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
     d["radius"] = to_numpy(std::move(a.radius), {n});
     return d;
   };
+  // The new points are embedded (for the residual metric: kernel rows and a triangular solve)
+  // without the GIL too; the caller's arrays stay alive for the whole call.
   out.insert = [tree, embed, lock](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
                                    int threads) {
-    auto pts = embed(coords, v, p, threads);
     nb::gil_scoped_release release;
+    auto pts = embed(coords, v, p, threads);
     std::unique_lock<std::shared_mutex> guard(*lock);
     tree->insert(pts, threads);
   };
@@ -275,7 +292,12 @@ NB_MODULE(_core, m) {
           "a"_a, "b"_a);
 
   nb::class_<PyIndex>(m, "Index")
-      .def_prop_ro("size", [](const PyIndex& i) { return i.index->size(); })
+      .def_prop_ro("size",
+                   [](const PyIndex& i) {
+                     nb::gil_scoped_release release;
+                     std::shared_lock<std::shared_mutex> guard(*i.lock);  // insert() grows it
+                     return i.index->size();
+                   })
       .def_prop_ro("dim", [](const PyIndex& i) { return i.index->dim(); })
       .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
       .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
@@ -310,7 +332,7 @@ NB_MODULE(_core, m) {
               pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, algorithm));
         }
         return wrap_tree<pcct::EuclideanMetric>(
-            tree, [](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
+            tree, [](const F64Matrix& c, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p, int) {
               return euclidean_points(c, v, p);
             });
       },
@@ -357,7 +379,8 @@ NB_MODULE(_core, m) {
                                                                               tree_params(base, threads, algorithm));
         }
         return wrap_tree<pcct::ResidualMetric>(
-            tree, [model](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int threads) {
+            tree, [model](const F64Matrix& c, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
+                          int threads) {
               if (v || p) {
                 PCCT_REQUIRE(v && p, "v_matrix and p_diag must be given together");
                 return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();

@@ -375,9 +375,9 @@ class BatchSearcher {
     for (const Expansion& e : exp_)
       if (count_[e.node]++ == 0) touched_.push_back(e.node);
     std::sort(touched_.begin(), touched_.end());
-    std::int32_t offset = 0;
+    std::int64_t offset = 0;
     for (std::int32_t node : touched_) {
-      const std::int32_t c = count_[node];
+      const std::int64_t c = count_[node];
       count_[node] = offset;
       offset += c;
     }
@@ -390,7 +390,8 @@ class BatchSearcher {
   const TreeView<Space>& v_;
   BatchSearchOptions opt_;
   const simd::Table& simd_ = simd::table();
-  std::vector<std::int32_t> count_, touched_;
+  std::vector<std::int64_t> count_;  // a round may hold more than 2^31 expansions (block x N)
+  std::vector<std::int32_t> touched_;
   std::vector<Expansion> sorted_exp_;
   typename Space::Scratch scratch_;
   // Per query: the root's children, read lazily from the block's root tile in approximate key

@@ -90,6 +90,27 @@ def test_insert_keeps_the_tree_valid_and_exact(algorithm):
     assert np.array_equal(index.knn(3, [1599, 3])[0], pcct.brute_force_knn(x, 3, queries=[1599, 3])[0])
 
 
+def test_readers_wait_for_a_concurrent_insert():
+    # n_points, build_info and tree_arrays read what insert() rebuilds, so they wait for it
+    # (README): read while a long insert runs, they must see the grown index, never the old
+    # one (the insert commits its new tree only at its end) nor a torn one.
+    import threading
+    import time
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(30_000, 16))
+    index = pcct.cover_tree(x[:2000], algorithm="tree")
+    t = threading.Thread(target=index.insert, args=(x[2000:],))
+    t.start()
+    time.sleep(0.1)  # the insert takes ~0.7 s; its points are copied in the first milliseconds
+    assert t.is_alive(), "the insert finished too early for this test"
+    n = index.n_points
+    info = index.build_info
+    a = index._core.tree_arrays()
+    t.join()
+    assert n == 30_000 and sum(level["nodes"] for level in info["levels"]) == 30_000
+    assert np.array_equal(np.sort(a["id"]), np.arange(30_000))
+
+
 def test_insert_residual_with_user_factors():
     rng = np.random.default_rng(9)
     x = rng.normal(size=(1600, 3))

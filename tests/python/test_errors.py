@@ -29,14 +29,16 @@ def test_non_finite_factors():
     raises(ValueError, "v_matrix contains a non-finite", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v, p_diag=p)
     v[3, 2] = 1
     p[9] = np.inf
-    raises(ValueError, "p_diag must be finite and > 0", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v, p_diag=p)
+    raises(ValueError, "p_diag must be finite and >= 1e-150", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v,
+           p_diag=p)
 
 
-@pytest.mark.parametrize("p_bad", [0.0, -1e-3])
+# 1e-200: p_i p_j would underflow to 0 and every distance would silently be 0.
+@pytest.mark.parametrize("p_bad", [0.0, -1e-3, 1e-200])
 def test_p_diag_not_positive(p_bad):
     p = np.ones(50)
     p[4] = p_bad
-    raises(ValueError, "p_diag must be finite and > 0.*index 4", pcct.cover_tree, X, RBF,
+    raises(ValueError, "p_diag must be finite and >= 1e-150.*index 4", pcct.cover_tree, X, RBF,
            v_matrix=np.ones((50, 2)), p_diag=p)
 
 
