@@ -3,9 +3,11 @@
     .venv/bin/python bench/peers.py [--scale full|small] [--repeats 3] [--json out.json]
 
 Workloads (issue 4):
-  residual  gold (N = 32,768, 1,024 query ids, k = 50): pcct cover tree, pcct brute force,
-            NumPy + BLAS brute force, covertreex (if installable); recall against pcct's brute force.
-  pred      gold in predecessor mode, all points as queries: pcct auto / tree / brute force.
+  residual  gold (N = 32,768, 1,024 query ids, k = 50): pcct (auto, level scan, tree walk, brute
+            force), NumPy + BLAS brute force, covertreex (if installable); recall against pcct's
+            brute force.
+  pred      gold in predecessor mode, all points as queries: pcct auto / level scan / tree walk /
+            brute force.
   gpboost   20,000 points uniform in [0,1]^2, Matern 3/2 with range 0.1, 200 inducing points, k = 20,
             predecessor mode: GPBoost's full-scale Vecchia set-up against pcct (V + neighbours).
   euclid    N = 32,768 ~ N(0, I_D), D = 3, 8, 32, k = 8, 1,024 queries: pcct (auto, kd-tree, cover
@@ -72,15 +74,20 @@ def residual(sc, repeats, results):
     t_v, _, model = median_time(lambda: pcct.ResidualModel(w.coords, w.kernel, inducing=w.inducing), repeats)
     brute = pcct.cover_tree(model, algorithm="brute")
     t_b, _, (ib, db) = median_time(lambda: brute.knn(k, w.queries), repeats)
-    t_tb, _, tree = median_time(lambda: pcct.cover_tree(model, algorithm="tree"), repeats)
-    t_t, _, (it, dt) = median_time(lambda: tree.knn(k, w.queries), repeats)
-    ev_t = tree.last_stats["distance_evaluations_per_query"]
     v, p = model.v_matrix, model.p_diag
     t_n, _, (i_n, d_n) = median_time(lambda: numpy_residual_knn(w.coords, v, p, w.kernel, w.queries, k), repeats)
     tab = Table(f"Residual correlation, gold (N = {len(w.coords):,}, {nq:,} query ids, k = {k})",
                 ["engine", "build incl. V (s)", "query (s)", "queries/s", "distance evals/query", "recall",
                  "vs NumPy brute"])
-    tab.add("pcct cover tree", t_v + t_tb, t_t, nq / t_t, ev_t, recall(it, dt, ib, db), f"{t_n / t_t:.1f}x")
+    # The three cover-tree engines share one index build (tree and clusters).
+    for name, algo in (("pcct auto", "auto"), ("pcct cover tree, level scan", "scan"),
+                       ("pcct cover tree, tree walk", "tree")):
+        t_tb, _, tree = median_time(lambda: pcct.cover_tree(model, algorithm=algo), repeats)
+        t_t, _, (it, dt) = median_time(lambda: tree.knn(k, w.queries), repeats)
+        if algo == "auto":
+            name += f" ({tree.last_stats['scan_queries']:,} queries by the scan)"
+        tab.add(name, t_v + t_tb, t_t, nq / t_t, tree.last_stats["distance_evaluations_per_query"],
+                recall(it, dt, ib, db), f"{t_n / t_t:.1f}x")
     tab.add("pcct brute force", t_v, t_b, nq / t_b, float(len(w.coords)), 1.0, f"{t_n / t_b:.1f}x")
     tab.add("NumPy + OpenBLAS brute force", t_v, t_n, nq / t_n, float(len(w.coords)), recall(i_n, d_n, ib, db), "1.0x")
     for engine, row in covertreex_rows(w, v, p, k, ib, db, t_v):
@@ -125,11 +132,13 @@ def predecessor(sc, repeats, results):
                 ["engine", "query (s)", "queries/s", "distance evals/query", "recall"])
     brute = pcct.cover_tree(model, algorithm="brute")
     t_b, _, (ib, db) = median_time(lambda: brute.knn(w.k, predecessor_mode=True), repeats)
-    for name, algo in (("pcct auto", "auto"), ("pcct cover tree", "tree")):
+    for name, algo in (("pcct auto", "auto"), ("pcct cover tree, level scan", "scan"),
+                       ("pcct cover tree, tree walk", "tree")):
         index = pcct.cover_tree(model, algorithm=algo)
         t, _, (i, d) = median_time(lambda: index.knn(w.k, predecessor_mode=True), repeats)
-        if algo == "auto":  # auto splits the call: early ids to the brute force, the rest to the tree
-            name += f" ({index.last_stats['brute_force_queries']:,} queries by the brute force)"
+        if algo == "auto":  # auto splits the call: early ids to the brute force, the rest to a tree engine
+            name += (f" ({index.last_stats['brute_force_queries']:,} queries by the brute force, "
+                     f"{index.last_stats['scan_queries']:,} by the scan)")
         tab.add(name, t, len(w.coords) / t, index.last_stats["distance_evaluations_per_query"], recall(i, d, ib, db))
     tab.add("pcct brute force", t_b, len(w.coords) / t_b, brute.last_stats["distance_evaluations_per_query"], 1.0)
     results["predecessor"] = tab.rows
