@@ -260,9 +260,9 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
     if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
     if (nq >= 4 * kAutoSample) {
       // Evenly spread sample queries run on the walk (their answers are kept). If the scan's
-      // top centres, which every scanning query evaluates, cost less than the walk did, the
-      // kScanSample of them, evenly spread, run on the scan too (answers dropped) and the engine
-      // that costs less on those same queries answers the rest of the call.
+      // top centres, which every scanning query evaluates, cost less than the walk did, up to
+      // kScanSample of them run on the scan too (answers dropped), and the engine that costs
+      // less on those same queries answers the rest of the call.
       Part sample;
       std::vector<index_t> srows, sids;
       for (index_t j = 0; j < kAutoSample; ++j) {
@@ -274,11 +274,18 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
       const auto& walk_evals = sample.result.stats.evaluations_per_query;
       TreeEngine engine = TreeEngine::walk;
       double cost = kWalkCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
-      if (kScanCostRatio * static_cast<double>(im.clusters.top) < cost) {
-        constexpr index_t kStride = kAutoSample / kScanSample;
+      // The probe: sample queries that would go to a tree engine (not to the brute force, as
+      // the early ids in predecessor mode do), evenly spread.
+      std::vector<index_t> tree_bound;
+      for (index_t j = 0; j < kAutoSample; ++j)
+        if ((params.predecessor ? static_cast<double>(sids[j]) : static_cast<double>(size())) > cost)
+          tree_bound.push_back(j);
+      if (!tree_bound.empty() && kScanCostRatio * static_cast<double>(im.clusters.top) < cost) {
+        const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kScanSample);
         std::vector<index_t> prows, pids;
         double walk_part = 0;
-        for (index_t j = kStride - 1; j < kAutoSample; j += kStride) {
+        for (index_t t = 0; t < probes; ++t) {
+          const index_t j = tree_bound[(2 * t + 1) * m / (2 * probes)];
           prows.push_back(srows[j]);
           pids.push_back(sids[j]);
           walk_part += static_cast<double>(walk_evals[j]);
@@ -289,7 +296,7 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
         sample.result.stats.distance_evaluations += scanned.stats.distance_evaluations;
         if (kScanCostRatio * scan_part < kWalkCostRatio * walk_part) {
           engine = TreeEngine::scan;
-          cost = kScanCostRatio * scan_part / kScanSample;
+          cost = kScanCostRatio * scan_part / static_cast<double>(probes);
         }
       }
       std::vector<char> sampled(nq, 0);
