@@ -161,27 +161,30 @@ class LevelScanSearcher {
     for (int j = 0; j < nc; ++j) cnt.count_level(top - v_.t.level[c_.centre[c0 + j]], nr);
   }
 
-  // Evaluates the members of cluster cl for the queries qidx_ (rows rows_) and offers them.
+  // Evaluates the members of cluster cl for the queries qidx_ (rows rows_) and offers them,
+  // kChunk members at a time (a cluster of many duplicates can hold most of the points).
   void evaluate_members(const Space& qs, std::int32_t cl, const index_t* qids, bool predecessor, std::int64_t* evals,
                         SearchCounters& cnt) {
-    const int nm = c_.members(cl);
     const int nr = static_cast<int>(rows_.size());
-    const index_t* mem = c_.member.data() + c_.start[cl];
     cnt.visited += nr;
-    tile(qs, 0, nr, Rows::list(mem, nm));
-    for (int r = 0; r < nr; ++r) {
-      const int i = qidx_[r];
-      evals[i] += nm;
-      const double* dr = dist_.data() + static_cast<size_t>(r) * nm;
-      double t = bound(i);
-      for (int j = 0; j < nm; ++j)
-        if (dr[j] <= t) {
-          offer(i, mem[j], dr[j], qids[i], predecessor);
-          t = bound(i);
-        }
-    }
     const int top = v_.t.scale.top();
-    for (int j = 0; j < nm; ++j) cnt.count_level(top - v_.t.level[mem[j]], nr);
+    for (index_t m0 = c_.start[cl]; m0 < c_.start[cl + 1]; m0 += kChunk) {
+      const int nm = static_cast<int>(std::min<index_t>(kChunk, c_.start[cl + 1] - m0));
+      const index_t* mem = c_.member.data() + m0;
+      tile(qs, 0, nr, Rows::list(mem, nm));
+      for (int r = 0; r < nr; ++r) {
+        const int i = qidx_[r];
+        evals[i] += nm;
+        const double* dr = dist_.data() + static_cast<size_t>(r) * nm;
+        double t = bound(i);
+        for (int j = 0; j < nm; ++j)
+          if (dr[j] <= t) {
+            offer(i, mem[j], dr[j], qids[i], predecessor);
+            t = bound(i);
+          }
+      }
+      for (int j = 0; j < nm; ++j) cnt.count_level(top - v_.t.level[mem[j]], nr);
+    }
   }
 
   // Drops the clusters of query i's list that its current threshold excludes (the threshold

@@ -65,7 +65,9 @@ struct Case {
 const Case kCases[] = {{Shape::gaussian, 1, 2},     {Shape::gaussian, 2, 2},  {Shape::gaussian, 3, 1},
                        {Shape::gaussian, 300, 3},   {Shape::clusters, 400, 2}, {Shape::duplicates, 200, 3},
                        {Shape::line, 250, 3},       {Shape::identical, 64, 2}, {Shape::grid, 300, 2},
-                       {Shape::gaussian, 1500, 2}};
+                       {Shape::gaussian, 1500, 2},
+                       // One cluster of 299 duplicates: the scan evaluates its members in chunks.
+                       {Shape::identical, 300, 2}};
 
 TEST(CoverTree, EuclideanMatchesBruteForce) {
   for (const Case& c : kCases) {

@@ -74,7 +74,7 @@ def test_threads_do_not_change_trees_or_answers(shape):
             assert evals == results[0][2] and info == results[0][3]
 
 
-@pytest.mark.parametrize("algorithm", ["tree", "kdtree"])
+@pytest.mark.parametrize("algorithm", ["tree", "scan", "kdtree"])
 def test_insert_keeps_the_tree_valid_and_exact(algorithm):
     rng = np.random.default_rng(9)
     x = rng.normal(size=(1600, 3))
