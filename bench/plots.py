@@ -3,7 +3,7 @@
     .venv/bin/python bench/plots.py [--max-n 262144] [--out docs/plots]
 
 Residual: gold-like workloads (gold generators at each N, 1,024 query ids, k = 50), pcct cover
-tree, pcct brute force, NumPy + BLAS brute force. Euclidean D = 3: pcct (auto = kd-tree), scipy
+tree (auto, tree walk, level scan), pcct brute force, NumPy + BLAS brute force. Euclidean D = 3: pcct (auto = kd-tree), scipy
 cKDTree, scikit-learn KDTree, faiss IndexFlatL2, pcct brute force (1,024 queries, k = 8).
 Each point is the median of --repeats runs.
 """
@@ -32,15 +32,23 @@ def residual_series(sizes, repeats):
         t_v, _, model = median_time(lambda: pcct.ResidualModel(w.coords, w.kernel, inducing=w.inducing), repeats)
         t_b_build, _, tree = median_time(lambda: pcct.cover_tree(model, algorithm="tree"), repeats)
         t_tree, _, _ = median_time(lambda: tree.knn(50, w.queries), repeats)
+        tree_evals = tree.last_stats["distance_evaluations_per_query"]
+        # The scan and auto use the same kind of index (tree and clusters); built once more each.
+        scan = pcct.cover_tree(model, algorithm="scan")
+        t_scan, _, _ = median_time(lambda: scan.knn(50, w.queries), repeats)
+        auto = pcct.cover_tree(model)
+        t_auto, _, _ = median_time(lambda: auto.knn(50, w.queries), repeats)
         brute = pcct.cover_tree(model, algorithm="brute")
         t_brute, _, _ = median_time(lambda: brute.knn(50, w.queries), repeats)
         v, p = model.v_matrix, model.p_diag
         t_np, _, _ = median_time(lambda: numpy_residual_knn(w.coords, v, p, w.kernel, w.queries, 50), repeats)
         rows.append({"n": n, "build_v": t_v, "build_tree": t_b_build, "tree_qps": 1024 / t_tree,
-                     "brute_qps": 1024 / t_brute, "numpy_qps": 1024 / t_np,
-                     "tree_evals": tree.last_stats["distance_evaluations_per_query"]})
+                     "scan_qps": 1024 / t_scan, "auto_qps": 1024 / t_auto,
+                     "brute_qps": 1024 / t_brute, "numpy_qps": 1024 / t_np, "tree_evals": tree_evals,
+                     "scan_evals": scan.last_stats["distance_evaluations_per_query"],
+                     "auto_scan_queries": auto.last_stats["scan_queries"]})
         print(rows[-1], flush=True)
-        del model, tree, brute, v, p
+        del model, tree, scan, auto, brute, v, p
     return rows
 
 
@@ -103,7 +111,8 @@ def main() -> None:
     eu = euclidean_series(sizes, args.repeats)
     with open(os.path.join(args.out, "series.json"), "w") as fh:
         json.dump({"machine": host, "residual": res, "euclidean_d3": eu}, fh, indent=1)
-    plot(res, [("tree_qps", "pcct cover tree"), ("brute_qps", "pcct brute force"),
+    plot(res, [("auto_qps", "pcct auto"), ("tree_qps", "pcct cover tree, tree walk"),
+               ("scan_qps", "pcct cover tree, level scan"), ("brute_qps", "pcct brute force"),
                ("numpy_qps", "NumPy + BLAS brute force")], "queries / s (1,024 queries, k = 50)",
          "Residual correlation (gold generators): query throughput", os.path.join(args.out, "residual_qps.png"))
     plot(res, [("build_total", "pcct: V + cover tree"), ("build_v", "pcct: V only")], "build time (s)",
