@@ -40,6 +40,24 @@ struct Clusters {
   int members(index_t j) const { return static_cast<int>(start[j + 1] - start[j]); }
 };
 
+/// End of the chunk of slots starting at c0 (slots with equal `parent` are consecutive): whole
+/// sibling groups while they fit in `width` slots; a larger group is cut into pieces of
+/// `width`. Reads at most width + 1 slots.
+inline index_t sibling_chunk_end(const std::vector<std::int32_t>& parent, index_t c0, index_t width) {
+  const auto m = static_cast<index_t>(parent.size());
+  const index_t limit = std::min(m, c0 + width);
+  index_t end = c0 + 1;
+  while (end < limit && parent[end] == parent[c0]) ++end;
+  if (end == limit) return end;  // full (or the first group goes on: the next chunk takes it)
+  for (index_t g = end; g < limit;) {
+    index_t h = g + 1;
+    while (h < m && h <= limit && parent[h] == parent[g]) ++h;
+    if (h > limit) break;  // this group does not fit
+    end = g = h;
+  }
+  return end;
+}
+
 /// Clusters of a tree in breadth-first row order (parents before children).
 template <class Space>
 Clusters<Space> make_clusters(const DynamicTree<Space>& t, const TreeLayout<Space>& layout, const Space& s,

@@ -5,13 +5,14 @@
 // of the ~650 it cannot exclude. The scan evaluates the cluster centres (clusters.hpp: every
 // node down to the cluster level) in dense tiles that run near the dot kernel's peak, and then
 // only the members of the clusters it cannot exclude. It computes more distances than the
-// walk (gold: 8,000 against 5,450 per query) in less time (0.105 s against 0.120 s).
+// walk (gold: 7,374 against 5,454 per query) in less time (0.100-0.107 s against 0.115-0.128 s).
 //
 // 1a. The top centres (above the cluster level), block x 128 columns at a time: every centre
 //     is offered to every query, and each query records whether the centre's subtree may
 //     still hold a neighbour.
-// 1b. The centres at the cluster level, kBottomChunk at a time in depth-first order, for the
-//     queries that have not excluded the subtree of one of the chunk's parents.
+// 1b. The centres at the cluster level, in depth-first order and chunks of at most kBottomChunk
+//     whole sibling groups, for the queries that have not excluded the subtree of one of the
+//     chunk's parents.
 //     In 1a and 1b a cluster the query cannot exclude (the tree walk's rigorous test, with the
 //     cluster's own bound) joins the query's list.
 // 2.  Each list is re-tested with the query's threshold after step 1; the (query, cluster)
@@ -39,9 +40,11 @@ class LevelScanSearcher {
   // tile's 1 MB of V rows in L2, as in the brute force (brute_force.cpp).
   static constexpr int kChunk = 128;
   static constexpr int kRowTile = 128;
-  // Bottom centres per tile. Narrower chunks skip more centres for queries whose parents are
-  // all excluded but make narrower tiles (gold, 2 threads: 8: 0.101-0.103 s, 7,998
-  // evaluations per query; 16: 0.109 s; 32: 0.105 s; 64: 0.106 s, 9,838; 128: 0.104-0.111 s).
+  // Bottom centres per tile, at most: whole sibling groups (same parent) while they fit, so a
+  // chunk has few parents and a query whose parents are all excluded skips it. Narrower
+  // chunks skip more centres but make narrower tiles (gold, 2 threads: 8: 0.100 s, 7,336
+  // evaluations per query; 6: 0.103-0.106 s, 7,192; 4: one thread 4% slower; chunks of 8 not
+  // aligned to sibling groups: 0.102-0.103 s, 7,998; of 16-128: 0.104-0.111 s, 8,608-10,392).
   static constexpr int kBottomChunk = 8;
 
   LevelScanSearcher(const TreeView<Space>& view, const Clusters<Space>& clusters) : v_(view), c_(clusters) {}
@@ -65,8 +68,9 @@ class LevelScanSearcher {
     }
     // 1b: the centres at the cluster level, in depth-first chunks, for the queries that have
     // not excluded the subtree of one of the chunk's parents.
-    for (index_t c0 = ntop; c0 < m; c0 += kBottomChunk) {
-      const int nc = static_cast<int>(std::min<index_t>(kBottomChunk, m - c0));
+    for (index_t c0 = ntop, c1; c0 < m; c0 = c1) {
+      c1 = sibling_chunk_end(c_.parent_slot, c0, kBottomChunk);
+      const int nc = static_cast<int>(c1 - c0);
       parents_.clear();
       bool all = false;
       for (int j = 0; j < nc; ++j) {

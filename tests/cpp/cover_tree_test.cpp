@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <random>
 
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
@@ -268,6 +269,33 @@ TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
       EXPECT_EQ(c.min_member_id[j], min_id) << what;
     }
     for (index_t r = 0; r < n; ++r) EXPECT_EQ(seen[r], 1) << what << ": row " << r;
+  }
+}
+
+TEST(CoverTree, SiblingChunksPartitionTheSlots) {
+  // The scan's bottom chunks: consecutive, covering every slot once, at most `width` wide, and
+  // cut inside a sibling group only when the group alone is wider than `width`; a chunk ends
+  // where the next whole group would not fit. Checked against a direct reading of that rule.
+  std::mt19937_64 g(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<std::int32_t> parent;
+    for (std::int32_t p = 0; static_cast<int>(parent.size()) < 60; ++p)
+      parent.insert(parent.end(), 1 + g() % (trial % 4 == 0 ? 20 : 5), p);
+    const index_t width = 1 + static_cast<index_t>(g() % 9);
+    const auto m = static_cast<index_t>(parent.size());
+    auto group_end = [&](index_t s) {
+      while (s + 1 < m && parent[s + 1] == parent[s]) ++s;
+      return s + 1;
+    };
+    for (index_t c0 = 0, c1; c0 < m; c0 = c1) {
+      c1 = tree::sibling_chunk_end(parent, c0, width);
+      ASSERT_GT(c1, c0);
+      ASSERT_LE(c1 - c0, width);
+      index_t expect = std::min(group_end(c0), c0 + width);  // the first group, cut if too wide
+      if (expect == group_end(c0))
+        while (expect < m && group_end(expect) - c0 <= width) expect = group_end(expect);
+      EXPECT_EQ(c1, expect) << "trial " << trial << " c0 " << c0 << " width " << width;
+    }
   }
 }
 
