@@ -20,8 +20,8 @@
 #include <limits>
 #include <vector>
 
-#include "pcct/knn/top_k.hpp"
 #include "simd/dispatch.hpp"
+#include "tree/block_answers.hpp"
 #include "tree/tree_view.hpp"
 
 namespace pcct::tree {
@@ -76,7 +76,7 @@ class BatchSearcher {
         size_t taken = 0;
         Entry e;
         while (taken < cap_i && f.pop(e)) {
-          if (v_.bounds.excluded(queries_[i], v_.t.bound[e.node], e.d, e.aux, bound(i))) {
+          if (v_.bounds.excluded(ans_.query(i), v_.t.bound[e.node], e.d, e.aux, bound(i))) {
             ++cnt.pruned;
             continue;
           }
@@ -93,7 +93,7 @@ class BatchSearcher {
         g0 = g1;
       }
     }
-    for (int i = 0; i < nq; ++i) heaps_[i].write_sorted(out_ids + static_cast<size_t>(i) * k, out_dist + static_cast<size_t>(i) * k);
+    ans_.write(nq, k, out_ids, out_dist);
   }
 
  private:
@@ -114,16 +114,10 @@ class BatchSearcher {
 
   void prepare(const Space& qs, const index_t* qrows, int nq, int k, const double* seed) {
     if (static_cast<int>(frontier_.size()) < nq) frontier_.resize(nq);
-    seed_.assign(nq, std::numeric_limits<double>::infinity());
-    if (seed) std::copy_n(seed, nq, seed_.data());
-    storage_.resize(static_cast<size_t>(nq) * k);
-    heaps_.resize(nq);
-    queries_.resize(nq);
+    ans_.prepare(v_.bounds, qs, qrows, nq, k, seed);
     for (int i = 0; i < nq; ++i) {
       frontier_[i].clear();
-      frontier_[i].flat = seed_[i] < std::numeric_limits<double>::infinity();
-      heaps_[i] = TopK(storage_.data() + static_cast<size_t>(i) * k, k);
-      queries_[i] = v_.bounds.query(qs, qrows[i]);
+      frontier_[i].flat = ans_.seeded(i);
     }
     qidx_.clear();
   }
@@ -138,19 +132,16 @@ class BatchSearcher {
     v_.space.evaluate(qs, Rows::list(rows_.data(), nrows), cols, dist.data(), aux.data(), cols.count, scratch_);
   }
 
-  // Query i's pruning threshold: its k-th distance so far, or its seed bound if smaller (exact:
-  // both bound the final k-th distance from above, and only d > threshold is ever dropped).
-  double bound(int i) const { return std::min(heaps_[i].bound(), seed_[i]); }
+  double bound(int i) const { return ans_.bound(i); }
   // Offers node to query i's answer.
   void offer(int i, std::int32_t node, double d, index_t qid, bool predecessor) {
-    const index_t id = v_.space.id(node);
-    if ((!predecessor || id < qid) && d <= bound(i)) heaps_[i].push(d, id);
+    ans_.offer(v_.space, i, node, d, qid, predecessor);
   }
   // The frontier entry of an evaluated node whose subtree may still matter (after its whole
   // tile was offered, so the exclusion test sees the updated k-th distance).
   bool open(int i, std::int32_t node, double d, double aux, SearchCounters& cnt, Entry& e) const {
     if (v_.layout.child_count[node] == 0) return false;
-    if (v_.bounds.excluded(queries_[i], v_.t.bound[node], d, aux, bound(i))) {
+    if (v_.bounds.excluded(ans_.query(i), v_.t.bound[node], d, aux, bound(i))) {
       ++cnt.pruned;
       return false;
     }
@@ -173,7 +164,7 @@ class BatchSearcher {
       const Expansion& e = exp_[g];
       ++cnt.visited;
       const int i = e.q;
-      const Visit visit = v_.bounds.visit(queries_[i], v_.t.bound[a], e.d, e.aux, bound(i));
+      const Visit visit = v_.bounds.visit(ans_.query(i), v_.t.bound[a], e.d, e.aux, bound(i));
       std::uint64_t* m = masks_.data() + (g - g0) * words;
       simd::ChildArgs ca;
       ca.n = nc;
@@ -344,7 +335,7 @@ class BatchSearcher {
         const double t = bound(i);
         for (int j = 0; j < ncol; ++j) {
           if (!keep(j)) continue;
-          if (v_.bounds.excluded(queries_[i], v_.t.bound[cols_[j]], dr[j], fr.ta[j], t)) ++cnt.pruned;
+          if (v_.bounds.excluded(ans_.query(i), v_.t.bound[cols_[j]], dr[j], fr.ta[j], t)) ++cnt.pruned;
           else fr.order.push_back(j);
         }
         continue;
@@ -370,21 +361,8 @@ class BatchSearcher {
   // Stable counting sort of exp_ by node (expansions are generated in query order, so each
   // node's group lists its queries in order: the order of work is deterministic).
   void group_by_node() {
-    if (count_.size() < static_cast<size_t>(v_.space.size()) + 1) count_.assign(v_.space.size() + 1, 0);
-    touched_.clear();
-    for (const Expansion& e : exp_)
-      if (count_[e.node]++ == 0) touched_.push_back(e.node);
-    std::sort(touched_.begin(), touched_.end());
-    std::int64_t offset = 0;
-    for (std::int32_t node : touched_) {
-      const std::int64_t c = count_[node];
-      count_[node] = offset;
-      offset += c;
-    }
-    sorted_exp_.resize(exp_.size());
-    for (const Expansion& e : exp_) sorted_exp_[count_[e.node]++] = e;
-    for (std::int32_t node : touched_) count_[node] = 0;
-    exp_.swap(sorted_exp_);
+    group_by_key(exp_, [](const Expansion& e) { return e.node; }, static_cast<size_t>(v_.space.size()), count_,
+                 touched_, sorted_exp_);
   }
 
   const TreeView<Space>& v_;
@@ -443,9 +421,7 @@ class BatchSearcher {
   std::vector<index_t> top_cols_;
   std::vector<std::int32_t> bucket_count_;
   std::vector<Frontier> frontier_;
-  std::vector<Neighbour> storage_;
-  std::vector<TopK> heaps_;
-  std::vector<typename PruneBounds<Space>::Query> queries_;
+  BlockAnswers<Space> ans_;
   std::vector<Expansion> exp_;
   std::vector<index_t> rows_, cols_;
   std::vector<int> qidx_;
@@ -455,7 +431,7 @@ class BatchSearcher {
   std::vector<std::uint64_t> slot_stamp_, run_mask_;
   std::uint64_t stamp_ = 0;
   std::vector<std::int32_t> slot_run_, run_of_, run_start_, grouped_;
-  std::vector<double> dist_, aux_, seed_;
+  std::vector<double> dist_, aux_;
 };
 
 }  // namespace pcct::tree

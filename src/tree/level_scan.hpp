@@ -27,7 +27,7 @@
 #include <limits>
 #include <vector>
 
-#include "pcct/knn/top_k.hpp"
+#include "tree/block_answers.hpp"
 #include "tree/clusters.hpp"
 #include "tree/tree_view.hpp"
 
@@ -53,7 +53,10 @@ class LevelScanSearcher {
   void search(const Space& qs, const index_t* qrows, const index_t* qids, int nq, int k, bool predecessor,
               index_t* out_ids, double* out_dist, std::int64_t* evals, SearchCounters& cnt,
               const double* seed = nullptr) {
-    prepare(qs, nq, k, seed, qrows);
+    ans_.prepare(v_.bounds, qs, qrows, nq, k, seed);
+    if (static_cast<int>(lists_.size()) < nq) lists_.resize(nq);
+    compacted_.assign(nq, 0);
+    for (int i = 0; i < nq; ++i) lists_[i].clear();
     const index_t m = c_.size();
     rows_.assign(qrows, qrows + nq);
     // 1a: the centres above the cluster level, for every query; each also records whether
@@ -103,7 +106,8 @@ class LevelScanSearcher {
       compact(i, cnt);
       for (const Open& o : lists_[i]) pairs_.push_back(Pair{o.cluster, i});
     }
-    group_by_cluster();
+    group_by_key(pairs_, [](const Pair& p) { return p.cluster; }, static_cast<size_t>(c_.size()), count_, touched_,
+                 sorted_);
     for (size_t g0 = 0; g0 < pairs_.size();) {
       const std::int32_t cl = pairs_[g0].cluster;
       rows_.clear();
@@ -114,8 +118,7 @@ class LevelScanSearcher {
       }
       evaluate_members(qs, cl, qids, predecessor, evals, cnt);
     }
-    for (int i = 0; i < nq; ++i)
-      heaps_[i].write_sorted(out_ids + static_cast<size_t>(i) * k, out_dist + static_cast<size_t>(i) * k);
+    ans_.write(nq, k, out_ids, out_dist);
   }
 
  private:
@@ -151,12 +154,12 @@ class LevelScanSearcher {
         const index_t row = c_.centre[cl];
         if (top_part) {
           al[cl] = v_.layout.child_count[row] > 0 && !(predecessor && v_.layout.min_id[row] >= qids[i]) &&
-                   !v_.bounds.excluded(queries_[i], v_.t.bound[row], dr[j], ar[j], t);
+                   !v_.bounds.excluded(ans_.query(i), v_.t.bound[row], dr[j], ar[j], t);
         } else if (c_.parent_slot[cl] >= 0 && !al[c_.parent_slot[cl]]) {
           continue;  // inside a subtree this query has excluded
         }
         if (c_.start[cl + 1] == c_.start[cl] || (predecessor && c_.min_member_id[cl] >= qids[i])) continue;
-        if (v_.bounds.excluded(queries_[i], c_.bound[cl], dr[j], ar[j], t)) ++cnt.pruned;
+        if (v_.bounds.excluded(ans_.query(i), c_.bound[cl], dr[j], ar[j], t)) ++cnt.pruned;
         else list.push_back(Open{static_cast<std::int32_t>(cl), dr[j], ar[j]});
       }
       if (list.size() >= 2 * compacted_[i] + 64) compact(i, cnt);
@@ -199,26 +202,11 @@ class LevelScanSearcher {
     const double t = bound(i);
     size_t kept = 0;
     for (const Open& o : list) {
-      if (v_.bounds.excluded(queries_[i], c_.bound[o.cluster], o.d, o.aux, t)) ++cnt.pruned;
+      if (v_.bounds.excluded(ans_.query(i), c_.bound[o.cluster], o.d, o.aux, t)) ++cnt.pruned;
       else list[kept++] = o;
     }
     list.resize(kept);
     compacted_[i] = kept;
-  }
-
-  void prepare(const Space& qs, int nq, int k, const double* seed, const index_t* qrows) {
-    seed_.assign(nq, std::numeric_limits<double>::infinity());
-    if (seed) std::copy_n(seed, nq, seed_.data());
-    storage_.resize(static_cast<size_t>(nq) * k);
-    heaps_.resize(nq);
-    queries_.resize(nq);
-    if (static_cast<int>(lists_.size()) < nq) lists_.resize(nq);
-    compacted_.assign(nq, 0);
-    for (int i = 0; i < nq; ++i) {
-      heaps_[i] = TopK(storage_.data() + static_cast<size_t>(i) * k, k);
-      queries_[i] = v_.bounds.query(qs, qrows[i]);
-      lists_[i].clear();
-    }
   }
 
   // Evaluates rows_[r0, r0 + nrows) x cols into rows r0.. of dist_/aux_ (row-major, leading
@@ -233,38 +221,16 @@ class LevelScanSearcher {
                       scratch_);
   }
 
-  double bound(int i) const { return std::min(heaps_[i].bound(), seed_[i]); }
+  double bound(int i) const { return ans_.bound(i); }
   void offer(int i, index_t row, double d, index_t qid, bool predecessor) {
-    const index_t id = v_.space.id(row);
-    if ((!predecessor || id < qid) && d <= bound(i)) heaps_[i].push(d, id);
-  }
-
-  void group_by_cluster() {
-    const size_t m = static_cast<size_t>(c_.size());
-    if (count_.size() < m + 1) count_.assign(m + 1, 0);
-    touched_.clear();
-    for (const Pair& p : pairs_)
-      if (count_[p.cluster]++ == 0) touched_.push_back(p.cluster);
-    std::sort(touched_.begin(), touched_.end());
-    std::int64_t offset = 0;
-    for (std::int32_t cl : touched_) {
-      const std::int64_t c = count_[cl];
-      count_[cl] = offset;
-      offset += c;
-    }
-    sorted_.resize(pairs_.size());
-    for (const Pair& p : pairs_) sorted_[count_[p.cluster]++] = p;
-    for (std::int32_t cl : touched_) count_[cl] = 0;
-    pairs_.swap(sorted_);
+    ans_.offer(v_.space, i, row, d, qid, predecessor);
   }
 
   const TreeView<Space>& v_;
   const Clusters<Space>& c_;
   typename Space::Scratch scratch_;
-  std::vector<double> seed_, dist_, aux_;
-  std::vector<Neighbour> storage_;
-  std::vector<TopK> heaps_;
-  std::vector<typename PruneBounds<Space>::Query> queries_;
+  BlockAnswers<Space> ans_;
+  std::vector<double> dist_, aux_;
   std::vector<std::vector<Open>> lists_;  // per query: the clusters it has not excluded
   std::vector<size_t> compacted_;         // list sizes after their last compaction
   std::vector<Pair> pairs_, sorted_;
