@@ -63,7 +63,7 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
   const int workers = resolve_threads(threads);
   struct Scratch {
     typename Space::Scratch space;
-    std::vector<index_t> desc;
+    std::vector<index_t> desc, next;  // per-thread, reused for every node (no allocation per node)
     std::vector<double> d, aux;
   };
   std::vector<Scratch> scratch(workers);
@@ -125,7 +125,7 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
       x.aux.resize(nf);
       s.evaluate(s, Rows::range(p, 1), Rows::list(x.desc.data(), nf), x.d.data(), x.aux.data(), nf, x.space);
       evals[p] += nf;
-      std::vector<index_t> next;
+      x.next.clear();
       for (int j = 0; j < nf; ++j) {
         const index_t a = x.desc[j];
         if (a != p && x.d[j] > dup && x.d[j] <= rad) {
@@ -136,9 +136,9 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
         }
         if (pb.excluded(q, t.bound[a], x.d[j], x.aux[j], rad)) continue;
         for (int c = 0; c < l.child_count[a]; ++c)
-          if (t.level[l.first_child[a] + c] >= lp) next.push_back(l.first_child[a] + c);
+          if (t.level[l.first_child[a] + c] >= lp) x.next.push_back(l.first_child[a] + c);
       }
-      x.desc.swap(next);
+      x.desc.swap(x.next);
     }
   });
   return finish();
