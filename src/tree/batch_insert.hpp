@@ -46,15 +46,15 @@ class BatchInserter {
       const size_t b = std::min(cap, pending.size() - start);
       std::span<const std::int32_t> batch(pending.data() + start, b);
       search(batch, stats);
-      const std::vector<char> win = winners(batch, stats);
+      const std::vector<char>& win = winners(batch, stats);
       commit(batch, win, stats);
       // Losers keep their priority order and go first in the next round.
-      std::vector<std::int32_t> losers;
+      losers_.clear();
       for (size_t i = 0; i < b; ++i)
-        if (!win[i]) losers.push_back(batch[i]);
-      start += b - losers.size();
-      std::copy(losers.begin(), losers.end(), pending.begin() + static_cast<std::ptrdiff_t>(start));
-      stats.retries += static_cast<std::int64_t>(losers.size());
+        if (!win[i]) losers_.push_back(batch[i]);
+      start += b - losers_.size();
+      std::copy(losers_.begin(), losers_.end(), pending.begin() + static_cast<std::ptrdiff_t>(start));
+      stats.retries += static_cast<std::int64_t>(losers_.size());
       ++stats.rounds;
     }
   }
@@ -168,16 +168,19 @@ class BatchInserter {
     return !pb_.excluded(q, t_.bound[c], d, aux, t_.scale.radius(l));
   }
 
-  // Conflicts within the batch, and the lexicographically-first maximal independent set.
-  std::vector<char> winners(std::span<const std::int32_t> batch, BuildStats& stats) {
+  // Conflicts within the batch, and the lexicographically-first maximal independent set (a
+  // reference to a member, valid until the next call).
+  const std::vector<char>& winners(std::span<const std::int32_t> batch, BuildStats& stats) {
     const int b = static_cast<int>(batch.size());
-    std::vector<char> win(b, 1);
+    std::vector<char>& win = win_;
+    win.assign(b, 1);
     if (b == 1) return win;
     level_.resize(b);
     for (int i = 0; i < b; ++i) level_[i] = insertion_level(found_[i]);
     constexpr int kTile = 64;
     const int tiles = (b + kTile - 1) / kTile;
-    edges_.assign(tiles, {});
+    if (static_cast<int>(edges_.size()) < tiles) edges_.resize(tiles);
+    for (int ti = 0; ti < tiles; ++ti) edges_[ti].clear();  // keeps their capacity for later rounds
     rows_.assign(batch.begin(), batch.end());
     parallel_for(tiles, threads_, [&](index_t ti, int tid) {
       Scratch& sc = scratch_[tid];
@@ -201,7 +204,7 @@ class BatchInserter {
     collect_evaluations(stats);
     // Lexicographically-first MIS: a point wins unless an earlier winner conflicts with it.
     flat_edges_.clear();
-    for (const auto& list : edges_) flat_edges_.insert(flat_edges_.end(), list.begin(), list.end());
+    for (int ti = 0; ti < tiles; ++ti) flat_edges_.insert(flat_edges_.end(), edges_[ti].begin(), edges_[ti].end());
     std::sort(flat_edges_.begin(), flat_edges_.end());
     for (const auto& [later, earlier] : flat_edges_)
       if (win[earlier]) win[later] = 0;
@@ -280,6 +283,8 @@ class BatchInserter {
   // Per-round buffers (reused across rounds).
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> edges_;
   std::vector<std::pair<std::int32_t, std::int32_t>> flat_edges_;
+  std::vector<char> win_;
+  std::vector<std::int32_t> losers_;
   std::vector<index_t> rows_, added_, anc_;
   std::vector<size_t> offset_;
   std::vector<std::pair<double, double>> chain_;
