@@ -1,11 +1,13 @@
 // Instruction counts of the query phase only, for comparing engines across commits:
-//   valgrind --tool=callgrind --instr-atstart=no pcct_callgrind [n=8192] [queries=256]
+//   valgrind --tool=callgrind --instr-atstart=no pcct_callgrind [n=8192] [queries=256] [walk|scan]
 // Instrumentation starts just before knn() (client request), so the build runs uninstrumented.
-// Uses only API that has existed since the first cover tree, so it builds at older commits too.
+// The engine argument needs TreeEngine (7f4eac0 and later); without it the file builds at
+// older commits too.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <valgrind/callgrind.h>
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 512, 1}));
   CoverTreeParams p;
   p.n_threads = 1;
+  if (argc > 3 && std::string(argv[3]) == "scan") p.engine = TreeEngine::scan;
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(model), p};
   KnnParams kp;
   kp.k = 50;
