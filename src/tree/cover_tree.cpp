@@ -440,13 +440,13 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   parallel_for(blocks, threads, [&](index_t n, int tid) {
     Worker& w = workers[tid];
     const index_t b = start_order[n], i0 = b * block;
-    const double* sd = seed.empty() ? nullptr : seed.data() + i0;
-    if (scan)
-      w.scanner->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
-                        out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt, sd);
-    else
-      w.searcher->search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
-                         out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt, sd);
+    auto run = [&](auto& searcher) {  // both engines have the same search() contract
+      searcher.search(qs, srows.data() + i0, sids.data() + i0, block_size(b), k, params.predecessor,
+                      out_ids.data() + i0 * k, out_d.data() + i0 * k, out_e.data() + i0, w.cnt,
+                      seed.empty() ? nullptr : seed.data() + i0);
+    };
+    if (scan) run(*w.scanner);
+    else run(*w.searcher);
   });
   for (index_t i = 0; i < nq; ++i) {
     std::copy_n(out_ids.data() + i * k, k, res.ids.data() + order[i] * k);
