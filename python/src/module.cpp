@@ -80,6 +80,15 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   return d;
 }
 
+// Runs f() without the GIL and with a shared hold of an index's lock (every read of an index
+// that insert() may be rebuilding), and returns its result (a C++ value: no Python objects).
+template <class F>
+auto read_locked(std::shared_mutex& lock, F&& f) {
+  nb::gil_scoped_release release;
+  std::shared_lock<std::shared_mutex> guard(lock);
+  return f();
+}
+
 struct PyIndex {
   std::shared_ptr<const pcct::Index> index;
   // knn/validate may run concurrently from Python threads; insert may not run with either
@@ -97,12 +106,7 @@ struct PyIndex {
     if (kind == "ids") qs = pcct::QuerySet::by_ids(view(*ids));
     else if (kind == "coords") qs = pcct::QuerySet::by_coords(view(*coords));
     pcct::KnnParams params{k, predecessor, n_threads};
-    pcct::KnnResult r;
-    {
-      nb::gil_scoped_release release;
-      std::shared_lock<std::shared_mutex> guard(*lock);
-      r = index->knn(qs, params);
-    }
+    pcct::KnnResult r = read_locked(*lock, [&] { return index->knn(qs, params); });
     const size_t q = static_cast<size_t>(r.queries), kk = static_cast<size_t>(r.k);
     return nb::make_tuple(to_numpy(std::move(r.ids), {q, kk}), to_numpy(std::move(r.distances), {q, kk}),
                           stats_dict(std::move(r.stats)));
@@ -157,31 +161,11 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
   out.index = tree;
   auto lock = out.lock;
   out.validate = [tree, lock](int threads) {
-    pcct::CoverTreeValidation v;
-    {
-      nb::gil_scoped_release release;
-      std::shared_lock<std::shared_mutex> guard(*lock);
-      v = tree->validate(threads);
-    }
-    return validation_dict(v);
+    return validation_dict(read_locked(*lock, [&] { return tree->validate(threads); }));
   };
-  // Read under the index's lock: insert() rebuilds both.
-  out.build_info = [tree, lock] {
-    pcct::CoverTreeBuildInfo info;
-    {
-      nb::gil_scoped_release release;
-      std::shared_lock<std::shared_mutex> guard(*lock);
-      info = tree->build_info();
-    }
-    return info_dict(info);
-  };
+  out.build_info = [tree, lock] { return info_dict(read_locked(*lock, [&] { return tree->build_info(); })); };
   out.arrays = [tree, lock] {
-    typename pcct::CoverTreeIndex<Metric>::Arrays a;
-    {
-      nb::gil_scoped_release release;
-      std::shared_lock<std::shared_mutex> guard(*lock);
-      a = tree->arrays();
-    }
+    auto a = read_locked(*lock, [&] { return tree->arrays(); });
     const size_t n = a.id.size();
     nb::dict d;
     d["id"] = to_numpy(std::move(a.id), {n});
@@ -292,12 +276,7 @@ NB_MODULE(_core, m) {
           "a"_a, "b"_a);
 
   nb::class_<PyIndex>(m, "Index")
-      .def_prop_ro("size",
-                   [](const PyIndex& i) {
-                     nb::gil_scoped_release release;
-                     std::shared_lock<std::shared_mutex> guard(*i.lock);  // insert() grows it
-                     return i.index->size();
-                   })
+      .def_prop_ro("size", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->size(); }); })
       .def_prop_ro("dim", [](const PyIndex& i) { return i.index->dim(); })
       .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
       .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
@@ -350,14 +329,13 @@ NB_MODULE(_core, m) {
         out.index = kd;
         auto lock = out.lock;
         out.validate = [kd, lock](int) {
-          pcct::CoverTreeValidation v;
-          {
-            nb::gil_scoped_release release;
-            std::shared_lock<std::shared_mutex> guard(*lock);
-            v.problems = kd->validate();
-          }
+          pcct::CoverTreeValidation v = read_locked(*lock, [&] {
+            pcct::CoverTreeValidation r;
+            r.problems = kd->validate();
+            r.nodes = kd->size();
+            return r;
+          });
           v.ok = v.problems.empty();
-          v.nodes = kd->size();
           return validation_dict(v);
         };
         out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
