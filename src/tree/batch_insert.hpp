@@ -101,7 +101,7 @@ class BatchInserter {
     sc.queries.resize(n);
     for (int i = 0; i < n; ++i) {
       sc.rows[i] = batch[b0 + i];
-      sc.queries[i] = pb_.query(s_, sc.rows[i]);
+      sc.queries[i] = pb_.indexed_query(sc.rows[i]);
     }
     // Layer 0: the root (whose level covers every point).
     const std::int32_t root = t_.root;
@@ -122,32 +122,42 @@ class BatchInserter {
       sc.next_pts.clear();
       for (const Group& g : sc.groups) {
         sc.kids.clear();
-        for (std::int32_t c = t_.first_child[g.node]; c >= 0; c = t_.next_sibling[c]) sc.kids.push_back(c);
+        for (std::int32_t c = t_.first_child[g.node]; c >= 0; c = t_.next_sibling[c]) {
+          sc.kids.push_back(c);
+          __builtin_prefetch(&t_.bound[c]);  // read once per child below, scattered over rows
+        }
         const int np = static_cast<int>(g.end - g.begin);
         sc.group_rows.resize(np);
         for (int i = 0; i < np; ++i) sc.group_rows[i] = sc.rows[sc.pts[g.begin + i]];
         for (size_t k0 = 0; k0 < sc.kids.size(); k0 += kSlice) {
           const int nk = static_cast<int>(std::min<size_t>(kSlice, sc.kids.size() - k0));
-          ensure(sc, np, nk);
-          s_.evaluate(s_, Rows::list(sc.group_rows.data(), np), Rows::list(sc.kids.data() + k0, nk), sc.dist.data(),
-                      sc.aux.data(), nk, sc.space);
+          ensure(sc, nk, np);
+          // Children as tile rows: each child's distances to the group's points are then
+          // contiguous for the loop below (the distance is symmetric bit for bit: the same
+          // products, squares and sums in the same order).
+          s_.evaluate(s_, Rows::list(sc.kids.data() + k0, nk), Rows::list(sc.group_rows.data(), np), sc.dist.data(),
+                      sc.aux.data(), np, sc.space);
           sc.evaluations += static_cast<std::int64_t>(np) * nk;
+          const int floor = scale.floor();
           for (int j = 0; j < nk; ++j) {
             const auto c = static_cast<std::int32_t>(sc.kids[k0 + j]);
             const size_t before = sc.next_pts.size();
+            // c covers x iff level(c) >= floor and d <= radius(level(c)) (a duplicate-level
+            // node covers nothing); only then is l_c = level_of(d) needed.
+            const int lc_max = t_.level[c];
+            const double cover = lc_max >= floor ? scale.radius(lc_max) : -1.0;
+            const bool may_expand = t_.first_child[c] >= 0 && lc_max - 1 >= floor;
+            const double* drow = sc.dist.data() + static_cast<size_t>(j) * np;
+            const double* arow = sc.aux.data() + static_cast<size_t>(j) * np;
             for (int i = 0; i < np; ++i) {
               const std::int32_t p = sc.pts[g.begin + i];
-              const double d = sc.dist[static_cast<size_t>(i) * nk + j];
+              const double d = drow[i];
               Found& f = found_[b0 + p];
-              // c covers x iff level(c) >= floor and d <= radius(level(c)) (a duplicate-level
-              // node covers nothing); only then is l_c = level_of(d) needed.
-              if (t_.level[c] >= scale.floor() && d <= scale.radius(t_.level[c])) {
+              if (d <= cover) {
                 const int lc = scale.level_of(d);
                 if (f.better_than(lc, d, c)) f = Found{lc, d, c};
               }
-              if (t_.first_child[c] >= 0 &&
-                  expand(sc.queries[p], c, d, sc.aux[static_cast<size_t>(i) * nk + j], f.level))
-                sc.next_pts.push_back(p);
+              if (may_expand && expand(sc.queries[p], c, d, arow[i], f.level)) sc.next_pts.push_back(p);
             }
             if (sc.next_pts.size() > before) sc.next_groups.push_back(Group{c, before, sc.next_pts.size()});
           }

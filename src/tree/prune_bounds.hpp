@@ -49,6 +49,7 @@ struct PruneBounds<EuclideanSpace> {
   /// The bounds of the same points in another row order (nothing here depends on rows).
   PruneBounds permuted(std::span<const index_t> /*order*/) const { return *this; }
   Query query(const EuclideanSpace&, index_t) const { return {}; }
+  Query indexed_query(index_t) const { return {}; }
   void init_node(Node& n, index_t /*row*/) const { n.rad = 0; }
   void absorb(Node& n, double d, double /*aux*/, const Node& /*child*/) const { n.rad = std::max(n.rad, d); }
   static double radius(const Node& n) { return n.rad; }
@@ -128,9 +129,13 @@ struct PruneBounds<ResidualSpace> {
   }
   // Using the tree-wide maximum weight costs nothing measurable (eps ~ 1e-5 against cosines
   // of order 0.1 to 1 on gold) and lets node terms be precomputed.
-  Query query(const ResidualSpace& qs, index_t row) const {
+  Query query(const ResidualSpace& qs, index_t row) const { return query_of_weight(weight(qs, row)); }
+  /// query() for a row of the indexed space itself, whose weight is already known (bit for bit
+  /// the same: w was computed by weight()).
+  Query indexed_query(index_t row) const { return query_of_weight(w[row]); }
+  Query query_of_weight(double weight_value) const {
     Query q;
-    q.w = weight(qs, row);
+    q.w = weight_value;
     q.fast = q.w <= w_max;
     q.eps = q.fast ? eps_tree : eps_of(q.w);
     return q;
