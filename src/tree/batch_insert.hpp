@@ -8,9 +8,12 @@
 // change the other's result; the lexicographically-first maximal independent set of the
 // conflict graph (in priority order) is inserted, the rest retry next round. Points inserted
 // together do not interact, so each gets exactly the level and parent its search found; the
-// result depends only on the (fixed) priority order, round sizes and chunking, so the tree is
-// identical for every thread count.
+// result depends only on the (fixed) priority order and round sizes (a point's search reads
+// only the tree, so how a round is cut into tasks does not matter), so the tree is identical
+// for every thread count.
 #include <algorithm>
+#include <limits>
+#include <numeric>
 #include <span>
 #include <vector>
 
@@ -30,7 +33,10 @@ template <class Space>
 class BatchInserter {
  public:
   static constexpr int kMaxBatch = 512;
-  static constexpr int kChunk = 256;     // points per search task (fixed: results never depend on threads)
+  // Points per search task, cut from the round by median splits (split_spatially). Gold tree
+  // build, two threads, medians of 5 interleaved runs: 256 points in priority order 0.739 s,
+  // spatial chunks of 256 0.717 s, of 128 0.685 s, of 64 0.743 s.
+  static constexpr int kChunk = 128;
   static constexpr int kSlice = 256;    // children per distance tile
 
   BatchInserter(DynamicTree<Space>& t, const Space& s, const PruneBounds<Space>& pb, int threads)
@@ -77,7 +83,8 @@ class BatchInserter {
     std::vector<index_t> rows, kids, group_rows;
     std::vector<double> dist, aux;
     std::vector<Group> groups, next_groups;
-    std::vector<std::int32_t> pts, next_pts;  // indices into the batch
+    std::vector<std::int32_t> pts, next_pts;  // indices into the chunk
+    std::vector<std::int32_t> slots;          // chunk index -> batch index
     std::vector<typename PruneBounds<Space>::Query> queries;
     std::int64_t evaluations = 0;
   };
@@ -85,6 +92,12 @@ class BatchInserter {
   // Exact search of the current tree for each batch point's insertion level and parent.
   void search(std::span<const std::int32_t> batch, BuildStats& stats) {
     found_.assign(batch.size(), Found{0, 0, -1});
+    // Chunks of spatially close points (median splits of the batch): a chunk's points then
+    // share more of the nodes they expand, so its tiles are wider. A point's result does not
+    // depend on its chunk, so the tree is the same.
+    slot_.resize(batch.size());
+    std::iota(slot_.begin(), slot_.end(), 0);
+    split_spatially(batch, 0, batch.size());
     const index_t chunks = (static_cast<index_t>(batch.size()) + kChunk - 1) / kChunk;
     parallel_for(chunks, threads_, [&](index_t c, int tid) {
       const size_t b0 = static_cast<size_t>(c) * kChunk;
@@ -94,13 +107,48 @@ class BatchInserter {
     collect_evaluations(stats);
   }
 
+  // Orders slot_[lo, hi) so that every chunk is one side of a median split on the coordinate
+  // of widest spread (ties by slot, so the order is fully determined).
+  void split_spatially(std::span<const std::int32_t> batch, size_t lo, size_t hi) {
+    if (hi - lo <= static_cast<size_t>(kChunk) || s_.dim() == 0) return;
+    const size_t mid = lo + ((hi - lo) / 2 + kChunk - 1) / kChunk * kChunk;
+    if (mid >= hi) return;
+    int axis = 0;
+    double widest = -1;
+    for (int t = 0; t < s_.dim(); ++t) {
+      double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+      for (size_t i = lo; i < hi; ++i) {
+        const double x = coordinate(batch[slot_[i]], t);
+        mn = std::min(mn, x);
+        mx = std::max(mx, x);
+      }
+      if (mx - mn > widest) {
+        widest = mx - mn;
+        axis = t;
+      }
+    }
+    std::nth_element(slot_.begin() + static_cast<std::ptrdiff_t>(lo), slot_.begin() + static_cast<std::ptrdiff_t>(mid),
+                     slot_.begin() + static_cast<std::ptrdiff_t>(hi), [&](std::int32_t a, std::int32_t b) {
+                       const double xa = coordinate(batch[a], axis), xb = coordinate(batch[b], axis);
+                       return xa < xb || (xa == xb && a < b);
+                     });
+    split_spatially(batch, lo, mid);
+    split_spatially(batch, mid, hi);
+  }
+  double coordinate(index_t row, int t) const {
+    if constexpr (requires { s_.scaled_coord(row, t); }) return s_.scaled_coord(row, t);
+    else return s_.coord(row, t);
+  }
+
   void search_chunk(std::span<const std::int32_t> batch, size_t b0, size_t b1, Scratch& sc) {
     const int n = static_cast<int>(b1 - b0);
     const auto& scale = t_.scale;
     sc.rows.resize(n);
     sc.queries.resize(n);
+    sc.slots.resize(n);
     for (int i = 0; i < n; ++i) {
-      sc.rows[i] = batch[b0 + i];
+      sc.slots[i] = slot_[b0 + i];
+      sc.rows[i] = batch[sc.slots[i]];
       sc.queries[i] = pb_.indexed_query(sc.rows[i]);
     }
     // Layer 0: the root (whose level covers every point).
@@ -112,8 +160,8 @@ class BatchInserter {
     sc.groups.clear();
     for (int i = 0; i < n; ++i) {
       const double d = sc.dist[i];
-      found_[b0 + i] = Found{scale.level_of(d), d, root};
-      if (expand(sc.queries[i], root, d, sc.aux[i], found_[b0 + i].level)) sc.pts.push_back(i);
+      found_[sc.slots[i]] = Found{scale.level_of(d), d, root};
+      if (expand(sc.queries[i], root, d, sc.aux[i], found_[sc.slots[i]].level)) sc.pts.push_back(i);
     }
     if (!sc.pts.empty()) sc.groups.push_back(Group{root, 0, sc.pts.size()});
     // Next layers: children of every expanded node, for the points that expanded it.
@@ -152,7 +200,7 @@ class BatchInserter {
             for (int i = 0; i < np; ++i) {
               const std::int32_t p = sc.pts[g.begin + i];
               const double d = drow[i];
-              Found& f = found_[b0 + p];
+              Found& f = found_[sc.slots[p]];
               if (d <= cover) {
                 const int lc = scale.level_of(d);
                 if (f.better_than(lc, d, c)) f = Found{lc, d, c};
@@ -289,6 +337,7 @@ class BatchInserter {
   int threads_;
   std::vector<Scratch> scratch_;
   std::vector<Found> found_;
+  std::vector<std::int32_t> slot_;  // the batch in chunk order: position -> batch index
   std::vector<int> level_;
   // Per-round buffers (reused across rounds).
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> edges_;
