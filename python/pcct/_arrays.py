@@ -9,6 +9,10 @@ import numbers
 
 import numpy as np
 
+# The core's kMaxThreads (src/core/parallel.hpp): every thread gets its own scratch buffers, so
+# a larger count is a mistake, not a request.
+MAX_THREADS = 1024
+
 
 def _as_array(x, name: str) -> np.ndarray:
     try:
@@ -68,4 +72,7 @@ def as_threads(n_threads) -> int:
     """None -> 0, which the core reads as the OpenMP default; otherwise an integer >= 1."""
     if n_threads is None:
         return 0
-    return as_positive_int(n_threads, "n_threads")
+    n = as_positive_int(n_threads, "n_threads")
+    if n > MAX_THREADS:
+        raise ValueError(f"n_threads must be at most {MAX_THREADS}, got {n}")
+    return n

@@ -153,8 +153,8 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     base = float(base)
-    if not base >= 1.01:  # also rejects NaN
-        raise ValueError(f"base must be >= 1.01, got {base}")
+    if not 1.01 <= base < float("inf"):  # also rejects NaN
+        raise ValueError(f"base must be a finite number >= 1.01, got {base}")
     threads = as_threads(n_threads)
     if isinstance(coords, ResidualModel):
         if kernel is not None or v_matrix is not None or p_diag is not None or inducing is not None \

@@ -103,8 +103,15 @@ struct PyIndex {
   nb::tuple knn(const std::string& kind, std::optional<I64Vector> ids, std::optional<F64Matrix> coords,
                 index_t k, bool predecessor, int n_threads) const {
     pcct::QuerySet qs;
-    if (kind == "ids") qs = pcct::QuerySet::by_ids(view(*ids));
-    else if (kind == "coords") qs = pcct::QuerySet::by_coords(view(*coords));
+    if (kind == "ids") {
+      PCCT_REQUIRE(ids.has_value(), "knn(kind='ids') needs ids");
+      qs = pcct::QuerySet::by_ids(view(*ids));
+    } else if (kind == "coords") {
+      PCCT_REQUIRE(coords.has_value(), "knn(kind='coords') needs coords");
+      qs = pcct::QuerySet::by_coords(view(*coords));
+    } else {
+      PCCT_REQUIRE(kind == "all", "knn: kind must be 'ids', 'coords' or 'all', got '", kind, "'");
+    }
     pcct::KnnParams params{k, predecessor, n_threads};
     pcct::KnnResult r = read_locked(*lock, [&] { return index->knn(qs, params); });
     const size_t q = static_cast<size_t>(r.queries), kk = static_cast<size_t>(r.k);

@@ -3,9 +3,12 @@
 
 #include <omp.h>
 
+#include "pcct/core/errors.hpp"
+
 namespace pcct {
 
 int resolve_threads(int requested) {
+  PCCT_REQUIRE(requested <= kMaxThreads, "n_threads must be at most ", kMaxThreads, ", got ", requested);
   if (requested > 0) return requested;
   const int n = omp_get_max_threads();
   return n > 0 ? n : 1;

@@ -12,7 +12,12 @@
 
 namespace pcct {
 
-/// Number of threads to use: `requested` if > 0, otherwise the OpenMP default.
+/// More threads than this is a mistake, not a request: each thread gets its own scratch
+/// buffers (and OpenMP its own stack), so 10^5 threads would need gigabytes before any work.
+constexpr int kMaxThreads = 1024;
+
+/// Number of threads to use: `requested` if > 0, otherwise the OpenMP default; throws
+/// std::invalid_argument above kMaxThreads.
 int resolve_threads(int requested);
 
 /// Runs body(item, thread_id) for item in [0, n) on `threads` threads (dynamic schedule).

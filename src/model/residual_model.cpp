@@ -45,7 +45,8 @@ ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kern
   const index_t n = coords.rows;
   const int m = static_cast<int>(inducing.size);
   PCCT_REQUIRE(m > 0, "inducing must contain at least one point (inducing_count must be > 0)");
-  PCCT_REQUIRE(inducing.size <= n, "inducing_count (", inducing.size, ") exceeds the number of points (", n, ")");
+  PCCT_REQUIRE(inducing.size <= n, "there are ", inducing.size, " inducing points but only ", n,
+               " points (inducing_count, or the length of inducing, must be at most the number of points)");
   std::vector<char> seen(n, 0);
   ResidualModel model;
   model.inducing_.resize(m);

@@ -102,7 +102,9 @@ def test_readers_wait_for_a_concurrent_insert():
     t = threading.Thread(target=index.insert, args=(x[2000:],))
     t.start()
     time.sleep(0.1)  # the insert takes ~0.7 s; its points are copied in the first milliseconds
-    assert t.is_alive(), "the insert finished too early for this test"
+    if not t.is_alive():  # a much faster machine: nothing ran concurrently, nothing to check
+        t.join()
+        pytest.skip("the insert finished within 0.1 s, before the reads could overlap it")
     n = index.n_points
     info = index.build_info
     a = index._core.tree_arrays()
@@ -173,8 +175,8 @@ def test_auto_picks_by_the_documented_rules():
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
         if pred:  # the first ids scan fewer points than the tree would evaluate: brute force
             assert 0 < auto.last_stats["brute_force_queries"] < 3000
-    for bad in (1.0, 1.001, float("nan")):
-        with pytest.raises(ValueError, match="base must be >= 1.01"):
+    for bad in (1.0, 1.001, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="base must be a finite number >= 1.01"):
             pcct.cover_tree(model, base=bad)
 
 

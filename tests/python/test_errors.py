@@ -130,6 +130,11 @@ def test_bad_dtypes_and_arguments():
     raises(ValueError, "kernel must be a pcct.kernels kernel", pcct.cover_tree, X, "rbf")
     raises(ValueError, "algorithm must be one of", pcct.cover_tree, X, algorithm="fast")
     raises(ValueError, "n_threads must be >= 1", pcct.brute_force_knn, X, 2, n_threads=0)
+    raises(ValueError, "n_threads must be at most 1024", pcct.brute_force_knn, X, 2, n_threads=100_000)
+    raises(ValueError, "n_threads must be at most 1024", pcct.cover_tree(X).knn, 2, n_threads=1025)
+    # The private binding checks its arguments too (the public wrapper always passes them).
+    raises(ValueError, "needs ids", pcct.cover_tree(X)._core.knn, "ids", None, None, 2, False, 0)
+    raises(ValueError, "kind must be", pcct.cover_tree(X)._core.knn, "bogus", None, None, 2, False, 0)
     raises(ValueError, "v_matrix and p_diag must be given together", pcct.cover_tree, X, RBF, v_matrix=np.ones((50, 2)))
     raises(ValueError, "need a kernel", pcct.cover_tree, X, v_matrix=np.ones((50, 2)), p_diag=np.ones(50))
     raises(ValueError, "unknown kernel", pcct.kernels.kernel_from_name, "cosine")
