@@ -9,6 +9,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/parallel.hpp"
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/tree/cover_tree.hpp"
 #include "test_util.hpp"
@@ -362,7 +363,7 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   const auto x = points(Shape::gaussian, n, 3, 12);
   const auto ind = test::first_ids(n, 64, 7);
   auto model = test::residual_model(x, n, 3, Kernel{}, ind);
-  KnnResult first, first_auto, first_scan;
+  KnnResult first, first_auto, first_scan, first_scan_all, first_scan_coords, first_coords;
   CoverTreeBuildInfo info;
   for (int threads : {1, 2, 3, 4}) {
     CoverTreeParams p;
@@ -372,6 +373,12 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
     p.engine = TreeEngine::scan;
     CoverTreeIndex<ResidualMetric> scan_index(ResidualMetric(model), p);
     auto rs = scan_index.knn(QuerySet::all_points(), KnnParams{10, true, threads});
+    // The scan on all points (seed bounds for every query), and on new points as queries.
+    const auto qx = points(Shape::gaussian, 300, 3, 13);
+    const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 3));
+    const auto rs_all = scan_index.knn(QuerySet::all_points(), KnnParams{10, false, threads});
+    const auto rs_coords = scan_index.knn(qc, KnnParams{10, false, threads});
+    const auto r_coords = tree.knn(qc, KnnParams{10, false, threads});
     // "auto" in predecessor mode splits the call between the brute force and the tree.
     p.auto_brute = true;
     CoverTreeIndex<ResidualMetric> auto_index(ResidualMetric(model), p);
@@ -383,9 +390,17 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
       first = r;
       first_auto = ra;
       first_scan = rs;
+      first_scan_all = rs_all;
+      first_scan_coords = rs_coords;
+      first_coords = r_coords;
       info = bi;
       continue;
     }
+    expect_same(rs_all, first_scan_all, "scan, all points, threads=" + std::to_string(threads));
+    expect_same(rs_coords, first_scan_coords, "scan, new points, threads=" + std::to_string(threads));
+    expect_same(r_coords, first_coords, "walk, new points, threads=" + std::to_string(threads));
+    EXPECT_EQ(rs_all.stats.evaluations_per_query, first_scan_all.stats.evaluations_per_query);
+    EXPECT_EQ(rs_coords.stats.evaluations_per_query, first_scan_coords.stats.evaluations_per_query);
     expect_same(r, first, "threads=" + std::to_string(threads));
     expect_same(ra, first_auto, "auto, threads=" + std::to_string(threads));
     expect_same(rs, first_scan, "scan, threads=" + std::to_string(threads));
@@ -495,6 +510,82 @@ TEST(CoverTree, InsertKeepsInvariantsAndAnswers) {
                 "euclid insert");
 }
 
+// With the inserted points' factors given explicitly (the same V rows and p as a model over
+// all the points), the grown tree must equal the brute force over all the points bit for bit,
+// on every engine, after inserts in three parts (the tree, its layout, clusters and seed
+// kd-tree rebuilt each time).
+TEST(CoverTree, ResidualInsertMatchesBruteForceExactly) {
+  const index_t n0 = 600, n = 1500;
+  const int d = 3;
+  const auto x = points(Shape::clusters, n, d, 41);
+  Kernel kern;
+  kern.type = KernelType::matern32;
+  kern.lengthscale = {0.7};
+  const auto full_model = test::residual_model(x, n, d, kern, test::first_ids(n0, 40, 3));
+  const ResidualSpace& fs = full_model->space();
+  const int m = fs.rank();
+  std::vector<double> v(static_cast<size_t>(n) * m), p(n);
+  for (index_t i = 0; i < n; ++i) {
+    std::copy_n(fs.v_row(i), m, v.data() + static_cast<size_t>(i) * m);
+    p[i] = fs.p(i);
+  }
+  auto factors = [&](index_t begin, index_t end) {
+    return std::make_shared<ResidualModel>(ResidualModel::from_factors(
+        MatrixView::row_major(x.data() + static_cast<size_t>(begin) * d, end - begin, d), kern,
+        MatrixView::row_major(v.data() + static_cast<size_t>(begin) * m, end - begin, m),
+        VectorView{p.data() + begin, end - begin, 1}));
+  };
+  BruteForceIndex<ResidualMetric> brute{ResidualMetric(factors(0, n))};
+  const index_t cuts[] = {n0, 900, 1200, n};
+  for (int e = 0; e < 3; ++e) {
+    CoverTreeParams params;
+    params.engine = e == 1 ? TreeEngine::scan : TreeEngine::walk;
+    params.auto_brute = e == 2;
+    const std::string what = e == 0 ? "walk" : e == 1 ? "scan" : "auto";
+    CoverTreeIndex<ResidualMetric> tree{ResidualMetric(factors(0, n0)), params};
+    for (int c = 0; c + 1 < 4; ++c) tree.insert(factors(cuts[c], cuts[c + 1])->space(), 2);
+    ASSERT_EQ(tree.size(), n);
+    const auto val = tree.validate(2);
+    ASSERT_TRUE(val.ok) << what << ": " << val.problems[0];
+    for (int k : {1, 6, 40})
+      for (bool pred : {false, true}) {
+        const KnnParams kp{k, pred, 2};
+        const auto a = tree.knn(QuerySet::all_points(), kp);
+        expect_same(a, brute.knn(QuerySet::all_points(), kp),
+                    what + " after inserts, k=" + std::to_string(k) + (pred ? " predecessor" : ""));
+        if (e == 1) EXPECT_EQ(a.stats.scan_queries, n) << "the scan answered";
+      }
+  }
+}
+
+// New points as queries after an insert, on both tree engines (a model from inducing points:
+// the inserted points' rows come from embed, and so do the brute force's).
+TEST(CoverTree, CoordinateQueriesAfterInsertMatchBruteForce) {
+  const index_t n0 = 700, n = 1400;
+  const int d = 2;
+  const auto x = points(Shape::gaussian, n, d, 43);
+  const auto model = test::residual_model(x, n0, d, Kernel{}, test::first_ids(n0, 32, 5));
+  ResidualSpace grown = model->space();
+  grown.append(model->embed(MatrixView::row_major(x.data() + static_cast<size_t>(n0) * d, n - n0, d)), n0);
+  const auto qx = points(Shape::gaussian, 200, d, 44);
+  const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 200, d));
+  const ResidualSpace qs = model->embed(MatrixView::row_major(qx.data(), 200, d));
+  std::vector<index_t> qrows(200), qids(200, -1);
+  std::iota(qrows.begin(), qrows.end(), index_t{0});
+  for (TreeEngine engine : {TreeEngine::walk, TreeEngine::scan}) {
+    CoverTreeParams params;
+    params.engine = engine;
+    CoverTreeIndex<ResidualMetric> tree{ResidualMetric(model), params};
+    tree.insert(model->embed(MatrixView::row_major(x.data() + static_cast<size_t>(n0) * d, n - n0, d)), 2);
+    for (int k : {1, 9}) {
+      const KnnParams kp{k, false, 2};
+      const auto b = brute_force_search(grown, qs, qrows, qids, kp);
+      expect_same(tree.knn(qc, kp), b,
+                  std::string(engine == TreeEngine::scan ? "scan" : "walk") + " coords after insert, k=" + std::to_string(k));
+    }
+  }
+}
+
 TEST(CoverTree, NewCoordinateQueriesMatchBruteForce) {
   const index_t n = 1000;
   const auto x = points(Shape::gaussian, n, 3, 30);
@@ -574,6 +665,7 @@ TEST(CoverTree, RejectsBadParameters) {
   EXPECT_THROW((CoverTreeIndex<EuclideanMetric>(m, p)), std::invalid_argument);
   CoverTreeIndex<EuclideanMetric> t(m);
   EXPECT_THROW(t.knn(QuerySet::all_points(), KnnParams{21, false, 1}), std::invalid_argument);
+  EXPECT_THROW(t.knn(QuerySet::all_points(), KnnParams{3, false, kMaxThreads + 1}), std::invalid_argument);
   EXPECT_THROW(t.insert(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 2, 1))), std::invalid_argument);
 }
 
