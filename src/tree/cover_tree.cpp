@@ -162,7 +162,8 @@ template <class Metric>
 CoverTreeIndex<Metric>::CoverTreeIndex(Metric metric, const CoverTreeParams& params)
     : impl_(std::make_unique<Impl>(std::move(metric), params)) {
   // Bases very close to 1 need millions of levels (LevelScale::depth_for); 1.01 already needs 3,500.
-  PCCT_REQUIRE(std::isfinite(params.base) && params.base >= 1.01, "base must be a finite number >= 1.01, got ", params.base);
+  PCCT_REQUIRE(std::isfinite(params.base) && params.base >= 1.01, "base must be a finite number >= 1.01, got ",
+               params.base);
   PCCT_REQUIRE(impl_->metric.space().size() < INT32_MAX, "the cover tree holds at most 2^31 - 1 points");
   impl_->grow(impl_->metric.space(), 0, resolve_threads(params.n_threads));
 }

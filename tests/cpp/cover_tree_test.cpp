@@ -580,8 +580,8 @@ TEST(CoverTree, CoordinateQueriesAfterInsertMatchBruteForce) {
     for (int k : {1, 9}) {
       const KnnParams kp{k, false, 2};
       const auto b = brute_force_search(grown, qs, qrows, qids, kp);
-      expect_same(tree.knn(qc, kp), b,
-                  std::string(engine == TreeEngine::scan ? "scan" : "walk") + " coords after insert, k=" + std::to_string(k));
+      const std::string what = engine == TreeEngine::scan ? "scan" : "walk";
+      expect_same(tree.knn(qc, kp), b, what + " coords after insert, k=" + std::to_string(k));
     }
   }
 }

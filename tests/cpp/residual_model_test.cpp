@@ -154,7 +154,8 @@ TEST(ResidualModel, BadInputIsRejectedWithNamedErrors) {
   expect_error<std::invalid_argument>([&] { ResidualModel::from_inducing(xv, k, IdView{bad.data(), 3, 1}); }, "more than once");
   expect_error<std::invalid_argument>([&] { ResidualModel::from_inducing(xv, k, IdView{bad.data(), 0, 1}); }, "at least one");
   std::vector<index_t> many(21, 0);
-  expect_error<std::invalid_argument>([&] { ResidualModel::from_inducing(xv, k, IdView{many.data(), 21, 1}); }, "inducing points but only");
+  expect_error<std::invalid_argument>([&] { ResidualModel::from_inducing(xv, k, IdView{many.data(), 21, 1}); },
+                                      "inducing points but only");
 
   std::vector<double> v(n * 3, 0.1), p(n, 0.5);
   p[4] = 0;
