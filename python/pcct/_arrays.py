@@ -9,9 +9,7 @@ import numbers
 
 import numpy as np
 
-# The core's kMaxThreads (src/core/parallel.hpp): every thread gets its own scratch buffers, so
-# a larger count is a mistake, not a request.
-MAX_THREADS = 1024
+from ._core import MAX_THREADS  # the core's limit (include/pcct/core/threads.hpp)
 
 
 def _as_array(x, name: str) -> np.ndarray:

@@ -21,6 +21,7 @@
 #include "pcct/tree/kd_tree.hpp"
 #include "pcct/model/residual_model.hpp"
 #include "pcct/core/simd_level.hpp"
+#include "pcct/core/threads.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -209,6 +210,7 @@ pcct::CoverTreeParams tree_params(double base, int threads, const std::string& a
 }  // namespace
 
 NB_MODULE(_core, m) {
+  m.attr("MAX_THREADS") = pcct::kMaxThreads;
   m.doc() = "pcct C++ core (exact cover-tree k-NN)";
   m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });
   m.def("default_threads", [] { return pcct::default_threads(); });

@@ -10,11 +10,9 @@
 
 #include <omp.h>
 
-namespace pcct {
+#include "pcct/core/threads.hpp"
 
-/// More threads than this is a mistake, not a request: each thread gets its own scratch
-/// buffers (and OpenMP its own stack), so 10^5 threads would need gigabytes before any work.
-constexpr int kMaxThreads = 1024;
+namespace pcct {
 
 /// Number of threads to use: `requested` if > 0, otherwise the OpenMP default; throws
 /// std::invalid_argument above kMaxThreads.

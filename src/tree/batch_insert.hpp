@@ -111,8 +111,7 @@ class BatchInserter {
   // of widest spread (ties by slot, so the order is fully determined).
   void split_spatially(std::span<const std::int32_t> batch, size_t lo, size_t hi) {
     if (hi - lo <= static_cast<size_t>(kChunk) || s_.dim() == 0) return;
-    const size_t mid = lo + ((hi - lo) / 2 + kChunk - 1) / kChunk * kChunk;
-    if (mid >= hi) return;
+    const size_t mid = lo + ((hi - lo) / 2 + kChunk - 1) / kChunk * kChunk;  // < hi: hi - lo > kChunk
     int axis = 0;
     double widest = -1;
     for (int t = 0; t < s_.dim(); ++t) {

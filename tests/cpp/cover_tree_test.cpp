@@ -365,6 +365,8 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
   auto model = test::residual_model(x, n, 3, Kernel{}, ind);
   KnnResult first, first_auto, first_scan, first_scan_all, first_scan_coords, first_coords;
   CoverTreeBuildInfo info;
+  const auto qx = points(Shape::gaussian, 300, 3, 13);
+  const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 3));
   for (int threads : {1, 2, 3, 4}) {
     CoverTreeParams p;
     p.n_threads = threads;
@@ -374,8 +376,6 @@ TEST(CoverTree, IdenticalForEveryThreadCount) {
     CoverTreeIndex<ResidualMetric> scan_index(ResidualMetric(model), p);
     auto rs = scan_index.knn(QuerySet::all_points(), KnnParams{10, true, threads});
     // The scan on all points (seed bounds for every query), and on new points as queries.
-    const auto qx = points(Shape::gaussian, 300, 3, 13);
-    const QuerySet qc = QuerySet::by_coords(MatrixView::row_major(qx.data(), 300, 3));
     const auto rs_all = scan_index.knn(QuerySet::all_points(), KnnParams{10, false, threads});
     const auto rs_coords = scan_index.knn(qc, KnnParams{10, false, threads});
     const auto r_coords = tree.knn(qc, KnnParams{10, false, threads});
