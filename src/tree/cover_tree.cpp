@@ -18,6 +18,7 @@
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
 #include "tree/validate.hpp"
+#include "tree/validate_clusters.hpp"
 
 namespace pcct {
 
@@ -216,7 +217,8 @@ void CoverTreeIndex<Metric>::insert(const typename Metric::Space& points, int n_
 template <class Metric>
 CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
   const auto& im = *impl_;
-  const auto rep = tree::validate_tree(im.tree, im.layout, im.space, *im.bounds, n_threads);
+  auto rep = tree::validate_tree(im.tree, im.layout, im.space, *im.bounds, n_threads);
+  if (rep.ok) tree::validate_clusters(im.tree, im.clusters, im.space, *im.bounds, rep);
   return CoverTreeValidation{rep.ok, rep.problems, rep.nodes, rep.distance_evaluations};
 }
 

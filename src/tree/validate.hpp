@@ -1,5 +1,6 @@
 #pragma once
-// Checks every cover-tree invariant and every stored subtree bound exactly (docs/tree.md).
+// Checks every cover-tree invariant and every stored subtree and parent-child bound exactly
+// (docs/tree.md); the scan's clusters are checked by validate_clusters.hpp.
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -99,6 +100,13 @@ ValidationReport validate_tree(const DynamicTree<Space>& t, const TreeLayout<Spa
       s.evaluate(s, Rows::range(r, 1), Rows::range(p, 1), &d, nullptr, 1, x.space);
       ++evals[r];
       if (d != t.parent_dist[r]) fail("stored parent distance of node " + std::to_string(r) + " is wrong");
+      // The parent-child bounds the walk prunes children with (made as in make_layout).
+      double dpc = 0, aux = 0;
+      s.evaluate(s, Rows::range(p, 1), Rows::range(r, 1), &dpc, &aux, 1, x.space);
+      ++evals[r];
+      const Child c = pb.child(t.bound[r], dpc, aux, p, r);
+      if (c.lo != l.child_lo[r] || c.hi != l.child_hi[r] || c.reach != l.child_reach[r])
+        fail("stored parent-child bound of node " + std::to_string(r) + " is wrong");
       if (!(d <= sc.radius(t.level[r] + 1))) {
         std::ostringstream os;
         os << "covering: node " << r << " (level " << t.level[r] << ") is " << d << " from its parent, more than "

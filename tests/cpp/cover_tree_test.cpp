@@ -19,6 +19,7 @@
 #include "tree/seed_bounds.hpp"
 #include "tree/tree_layout.hpp"
 #include "tree/validate.hpp"
+#include "tree/validate_clusters.hpp"
 
 namespace pcct {
 namespace {
@@ -105,6 +106,25 @@ TEST(CoverTree, ResidualMatchesBruteForce) {
   const auto ind = test::first_ids(n, 25, 3);
   auto model = test::residual_model(x, n, dim, k, ind);
   check_tree(ResidualMetric(model), 2.0, "resid D=" + std::to_string(dim));
+}
+
+// Bases near the smallest allowed (1.01) make trees with thousands of levels between the top
+// and the duplicate floor: level arithmetic, clusters and both engines must stay exact.
+TEST(CoverTree, DeepTreesWithBaseNearOneMatchBruteForce) {
+  for (double base : {1.01, 1.05}) {
+    const auto x = points(Shape::clusters, 300, 2, 17);
+    check_tree(EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 300, 2))), base,
+               "euclid deep base=" + std::to_string(base));
+    const auto y = points(Shape::duplicates, 250, 3, 19);
+    auto model = test::residual_model(y, 250, 3, Kernel{}, test::first_ids(250, 20, 3));
+    check_tree(ResidualMetric(model), base, "resid deep base=" + std::to_string(base));
+    CoverTreeParams params;
+    params.base = base;
+    const CoverTreeIndex<ResidualMetric> deep(ResidualMetric(model), params);
+    const auto& info = deep.build_info();
+    EXPECT_GT(info.top_level - info.floor_level, base < 1.02 ? 3000 : 600) << base;
+    EXPECT_GE(info.levels.size(), 10u) << "levels in use, base " << base;
+  }
 }
 
 // The seed bound of a query, re-derived independently: the k-th smallest residual distance to
@@ -194,17 +214,18 @@ TEST(SeedBounds, AreTheKthDistanceToTheNearestPointsInCoordinates) {
 }
 
 // A tree built directly with the batch inserter (no layout), root = row 0 at level `top`.
-tree::DynamicTree<EuclideanSpace> insert_all(const EuclideanSpace& s, int top, int threads) {
-  tree::DynamicTree<EuclideanSpace> t;
+template <class Space>
+tree::DynamicTree<Space> insert_all(const Space& s, int top, int threads) {
+  tree::DynamicTree<Space> t;
   t.resize(s.size());
-  tree::PruneBounds<EuclideanSpace> pb(s);
+  tree::PruneBounds<Space> pb(s);
   t.scale = tree::LevelScale(2.0, top);
   t.root = 0;
   t.level[0] = top;
   pb.init_node(t.bound[0], 0);
   t.count = 1;
   tree::BuildStats stats;
-  tree::BatchInserter<EuclideanSpace> ins(t, s, pb, threads);
+  tree::BatchInserter<Space> ins(t, s, pb, threads);
   ins.insert(tree::priority_order(1, s.size()), stats);
   return t;
 }
@@ -356,6 +377,62 @@ TEST(CoverTree, ValidatorDetectsCorruption) {
   auto bad_layout = layout;
   bad_layout.min_id[3] += 1;
   EXPECT_FALSE(tree::validate_tree(tt, bad_layout, s, pbs, 2).ok);
+  bad_layout = layout;
+  bad_layout.child_hi[n / 2] *= 0.5;  // a parent-child bound the walk would prune too much with
+  EXPECT_FALSE(tree::validate_tree(tt, bad_layout, s, pbs, 2).ok);
+}
+
+// The scan's clusters, on both metrics: the validator passes them as made and catches each
+// kind of corruption (a wrong bound or smallest id, a member moved to another cluster).
+template <class Space>
+void expect_cluster_corruption_found(const tree::DynamicTree<Space>& tt, const Space& s,
+                                     const tree::PruneBounds<Space>& pb) {
+  const auto layout = tree::make_layout(tt, s, pb);
+  const auto c = tree::make_clusters(tt, layout, s, pb);
+  auto check = [&](const tree::Clusters<Space>& cl) {
+    tree::ValidationReport rep;
+    tree::validate_clusters(tt, cl, s, pb, rep);
+    return rep.ok;
+  };
+  ASSERT_TRUE(check(c));
+  ASSERT_GT(c.size(), c.top);
+  index_t j = c.top;  // a bottom cluster with members, and another cluster with members
+  while (j < c.size() && c.members(j) < 2) ++j;
+  ASSERT_LT(j, c.size());
+  index_t other = 0;
+  while (other == j || c.members(other) == 0) ++other;
+  auto bad = c;
+  bad.bound[j] = bad.bound[other];
+  EXPECT_FALSE(check(bad));
+  bad = c;
+  bad.min_member_id[j] += 1;
+  EXPECT_FALSE(check(bad));
+  bad = c;
+  std::swap(bad.member[bad.start[j]], bad.member[bad.start[other]]);
+  EXPECT_FALSE(check(bad));
+  bad = c;
+  bad.parent_slot[j] = bad.parent_slot[j] == 0 ? 1 : 0;
+  EXPECT_FALSE(check(bad));
+}
+
+TEST(CoverTree, ValidatorDetectsClusterCorruption) {
+  const index_t n = 2000;
+  const auto x = points(Shape::gaussian, n, 3, 8);
+  {
+    const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3));
+    const auto bfs = tree::breadth_first_order(insert_all(s0, 4, 2));
+    const auto tt = tree::renumber(insert_all(s0, 4, 2), bfs);
+    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    expect_cluster_corruption_found(tt, s, tree::PruneBounds<EuclideanSpace>(s));
+  }
+  {
+    auto model = test::residual_model(x, n, 3, Kernel{}, test::first_ids(n, 64, 5));
+    const ResidualSpace& s0 = ResidualMetric(model).space();
+    const auto bfs = tree::breadth_first_order(insert_all(s0, 0, 2));  // residual distances are <= 1
+    const auto tt = tree::renumber(insert_all(s0, 0, 2), bfs);
+    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    expect_cluster_corruption_found(tt, s, tree::PruneBounds<ResidualSpace>(s));
+  }
 }
 
 TEST(CoverTree, IdenticalForEveryThreadCount) {
@@ -495,19 +572,30 @@ TEST(CoverTree, InsertKeepsInvariantsAndAnswers) {
     }
     EXPECT_LE(mismatches, a.ids.size() / 200);
   }
-  // Euclidean: inserting far-away points raises the root level.
+  // Euclidean: inserting far-away points raises the root level (new top levels above every
+  // cluster: both engines, and auto's choice, must still see all of them).
   const auto y = points(Shape::gaussian, 400, 2, 8);
-  CoverTreeIndex<EuclideanMetric> et{EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(y.data(), 200, 2)))};
   std::vector<double> far(2 * 200);
   for (size_t i = 0; i < far.size(); ++i) far[i] = y[400 + i] * 1000.0;
-  et.insert(EuclideanSpace::from_coords(MatrixView::row_major(far.data(), 200, 2)));
-  ASSERT_TRUE(et.validate().ok);
   std::vector<double> both(y.begin(), y.begin() + 400);
   both.insert(both.end(), far.begin(), far.end());
   BruteForceIndex<EuclideanMetric> eb{EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(both.data(), 400, 2)))};
-  for (bool pred : {false, true})
-    expect_same(et.knn(QuerySet::all_points(), KnnParams{5, pred, 2}), eb.knn(QuerySet::all_points(), KnnParams{5, pred, 2}),
-                "euclid insert");
+  for (int mode = 0; mode < 3; ++mode) {  // walk, scan, auto
+    CoverTreeParams ep;
+    ep.engine = mode == 1 ? TreeEngine::scan : TreeEngine::walk;
+    ep.auto_brute = mode == 2;
+    CoverTreeIndex<EuclideanMetric> et{EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(y.data(), 200, 2))),
+                                       ep};
+    const int top_before = et.build_info().top_level;
+    et.insert(EuclideanSpace::from_coords(MatrixView::row_major(far.data(), 200, 2)));
+    EXPECT_GT(et.build_info().top_level, top_before);
+    ASSERT_TRUE(et.validate().ok);
+    for (bool pred : {false, true})
+      for (int k : {1, 5, 60})
+        expect_same(et.knn(QuerySet::all_points(), KnnParams{k, pred, 2}),
+                    eb.knn(QuerySet::all_points(), KnnParams{k, pred, 2}),
+                    "euclid insert mode=" + std::to_string(mode) + " k=" + std::to_string(k));
+  }
 }
 
 // With the inserted points' factors given explicitly (the same V rows and p as a model over
