@@ -1,9 +1,10 @@
 // Gold-like residual workload in C++ (N(0, I3) points, RBF, 512 inducing points, k = 50) for
 // profiling with perf or valgrind --tool=callgrind. The point generator differs from NumPy's,
 // so the numbers are comparable to gold, not identical.
-//   pcct_profile [n=32768] [queries=1024] [repeats=3] [mode=all|build|query|pred|scan|predscan|brute|predbrute]
-// (query/pred: the tree walk; scan/predscan: the level scan; brute: the brute force on the same
-// queries; predbrute: the brute force, predecessor mode, all points)
+//   pcct_profile [n=32768] [queries=1024] [repeats=3] [mode=all|build|query|pred|scan|predscan|auto|predauto|brute|predbrute]
+// (query/pred: the tree walk; scan/predscan: the level scan; auto/predauto: the "auto"
+// algorithm; brute: the brute force on the same queries; predbrute: the brute force,
+// predecessor mode, all points)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       ResidualModel::from_inducing(MatrixView::row_major(x.data(), n, 3), Kernel{}, IdView{ind.data(), 512, 1}));
   std::printf("V: %.3f s\n", secs(t0));
   // Times `repeats` calls of idx on the gold-like queries (all points in predecessor mode).
-  const bool pred = mode == "pred" || mode == "predbrute" || mode == "predscan";
+  const bool pred = mode == "pred" || mode == "predbrute" || mode == "predscan" || mode == "predauto";
   const QuerySet qs = pred ? QuerySet::all_points() : QuerySet::by_ids(IdView{q.data(), nq, 1});
   auto time_queries = [&](const Index& idx) {
     for (int r = 0; r < repeats; ++r) {
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   t0 = clk::now();
   CoverTreeParams params;
   if (mode == "scan" || mode == "predscan") params.engine = TreeEngine::scan;
+  params.auto_brute = mode == "auto" || mode == "predauto";
   CoverTreeIndex<ResidualMetric> tree{ResidualMetric(model), params};
   std::printf("tree build: %.3f s, %.0f evaluations/point\n", secs(t0),
               static_cast<double>(tree.build_info().distance_evaluations) / n);
