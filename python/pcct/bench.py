@@ -123,8 +123,26 @@ def format_report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def gold_query_count(queries, predecessor: bool):
+    """--queries: a count >= 1 or 'all' (None: 1024, or all points in predecessor mode)."""
+    if queries == "all" or (queries is None and predecessor):
+        return None
+    if queries is None:
+        return 1024
+    try:
+        count = int(queries)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"--queries must be a number of queries >= 1 or 'all', got {queries!r}")
+    return count
+
+
 def main_gold(args) -> int:
-    n_queries = None if args.queries == "all" or (args.queries is None and args.predecessor) else int(args.queries or 1024)
+    for name in ("n", "k", "inducing", "repeats"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    n_queries = gold_query_count(args.queries, args.predecessor)
     r = bench_gold(args.n, n_queries, args.k, args.kernel, args.inducing, args.predecessor, args.algorithm,
                    args.threads, args.repeats, not args.no_verify, args.quiet, args.base)
     if args.json:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,34 +22,49 @@ class CliError(Exception):
 
 
 def read_array(path: str, what: str, ndim: int) -> np.ndarray:
-    """A .npy file as stored, or a .csv file as a matrix (ndim 2: one row per line, even for a
-    single line) or a vector (ndim 1)."""
+    """A .npy file as stored, or a .csv/.txt file (comma-separated) as a matrix (ndim 2: one row
+    per line, even for a single line) or a vector (ndim 1: one row or one column)."""
     p = Path(path)
+    if p.suffix not in (".npy", ".csv", ".txt"):
+        raise CliError(f"cannot read {what} '{path}': expected a .npy, .csv or .txt file")
     try:
         if p.suffix == ".npy":
-            return np.load(p, allow_pickle=False)
-        if p.suffix in (".csv", ".txt"):
-            a = np.loadtxt(p, delimiter=",", ndmin=2)
-            return a if ndim == 2 else a.reshape(-1)
+            a = np.load(p, allow_pickle=False)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an empty file is an error, not a warning and an empty array
+                a = np.loadtxt(p, delimiter=",", ndmin=2)
     except Exception as exc:
         raise CliError(f"cannot read {what} '{path}': {exc}") from exc
-    raise CliError(f"cannot read {what} '{path}': expected a .npy or .csv file")
+    if ndim == 1:
+        # A single row or a single column is a vector; anything else would be guessed wrongly.
+        if a.ndim == 2 and 1 in a.shape:
+            a = a.reshape(-1)
+        if a.ndim != 1:
+            raise CliError(f"{what} '{path}' must hold a 1-D list (one row or one column), got shape {a.shape}")
+    return a
 
 
 def read_ids(path: str, what: str) -> np.ndarray:
     """Point ids: integers, or whole numbers as a CSV file stores them."""
     a = read_array(path, what, 1)
     if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)) or np.any(np.abs(a) > 2.0**62):
             raise CliError(f"{what} '{path}' must contain integer point ids")
         a = a.astype(np.int64)
+    elif a.dtype.kind not in "iu":
+        raise CliError(f"{what} '{path}' must contain integer point ids, got dtype {a.dtype}")
     return a
 
 
 def read_points(path: str, what: str) -> np.ndarray:
     """Points, one per row; a 1-D .npy array is points on a line."""
     a = read_array(path, what, 2)
-    return a[:, None] if a.ndim == 1 else a
+    if a.ndim == 1:
+        return a[:, None]
+    if a.ndim != 2:
+        raise CliError(f"{what} '{path}' must hold an N x D matrix (one point per row), got shape {a.shape}")
+    return a
 
 
 def write_array(path: str, a: np.ndarray, what: str) -> None:
@@ -74,24 +90,47 @@ def parse_lengthscale(text: str):
     return values[0] if len(values) == 1 else values
 
 
+def given(args, *names: str) -> list[str]:
+    """The options among `names` that the user gave (their defaults are None)."""
+    return ["--" + n.replace("_", "-") for n in names if getattr(args, n) is not None]
+
+
+def check_metric_options(args) -> None:
+    """Options that would otherwise be silently ignored are errors, as in the Python API."""
+    if not args.kernel:
+        extra = given(args, "lengthscale", "variance", "inducing", "inducing_ids", "seed", "v", "p")
+        if extra:
+            raise CliError(f"{', '.join(extra)} need --kernel (the residual-correlation metric; "
+                           "without --kernel the metric is Euclidean)")
+    if args.v is not None or args.p is not None:
+        if args.v is None or args.p is None:
+            raise CliError("--v and --p must be given together")
+        extra = given(args, "inducing", "inducing_ids", "seed")
+        if extra:
+            raise CliError(f"give either your own factors (--v, --p) or inducing points ({', '.join(extra)}), "
+                           "not both")
+    if args.inducing_ids is not None:
+        extra = given(args, "inducing", "seed")
+        if extra:
+            raise CliError(f"--inducing-ids fixes the inducing points: do not also give {', '.join(extra)}")
+
+
 def cmd_knn(args) -> int:
     progress = Progress(args.quiet)
+    check_metric_options(args)
     coords = read_points(args.coords, "--coords")
     kernel = None
     if args.kernel:
-        kernel = kernel_from_name(args.kernel, parse_lengthscale(args.lengthscale), args.variance)
-    elif args.v or args.p:
-        raise CliError("--v/--p need --kernel (K(x_i, x_j) still comes from the kernel)")
+        lengthscale = parse_lengthscale(args.lengthscale if args.lengthscale is not None else "1")
+        kernel = kernel_from_name(args.kernel, lengthscale, args.variance if args.variance is not None else 1.0)
     kw = {}
-    if args.v or args.p:
-        if not (args.v and args.p):
-            raise CliError("--v and --p must be given together")
+    if args.v is not None:
         kw = {"v_matrix": read_array(args.v, "--v", 2), "p_diag": read_array(args.p, "--p", 1)}
     elif kernel is not None:
-        if args.inducing_ids:
+        if args.inducing_ids is not None:
             kw = {"inducing": read_ids(args.inducing_ids, "--inducing-ids")}
         else:
-            kw = {"inducing_count": args.inducing, "seed": args.seed}
+            kw = {"inducing_count": args.inducing, "seed": args.seed if args.seed is not None else 0}
     if args.query_ids and args.query_coords:
         raise CliError("give --query-ids or --query-coords, not both")
     queries = None
@@ -118,17 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     knn = sub.add_parser("knn", help="k nearest neighbours of your points (.npy or .csv)")
-    knn.add_argument("--coords", required=True, help="N x D coordinates")
+    knn.add_argument("--coords", required=True,
+                     help="N x D coordinates: .npy (a 1-D array is N points on a line) or comma-separated .csv/.txt")
     knn.add_argument("--kernel", choices=KERNEL_NAMES,
                      help="residual-correlation metric with this kernel (default: Euclidean)")
-    knn.add_argument("--lengthscale", default="1", help="scalar, or comma-separated per dimension")
-    knn.add_argument("--variance", type=float, default=1.0)
+    knn.add_argument("--lengthscale", default=None, help="scalar, or comma-separated per dimension (default 1)")
+    knn.add_argument("--variance", type=float, default=None, help="kernel variance (default 1)")
     knn.add_argument("--inducing", type=int, default=None, help="number of random inducing points (default min(512, N))")
     knn.add_argument("--inducing-ids", help="file with explicit inducing point ids")
-    knn.add_argument("--seed", type=int, default=0, help="seed for choosing inducing points")
+    knn.add_argument("--seed", type=int, default=None, help="seed for choosing inducing points (default 0)")
     knn.add_argument("--v", help="user factor V (N x m), with --p")
     knn.add_argument("--p", help="user residual variances p (N)")
-    knn.add_argument("--query-ids", help="query point ids (1-D integers); default: every point")
+    knn.add_argument("--query-ids", help="query point ids (one row or one column of integers); default: every point")
     knn.add_argument("--query-coords", help="new query points (n x D coordinates)")
     knn.add_argument("--k", type=int, default=50)
     knn.add_argument("--predecessor", action="store_true", help="query i only sees ids j < i")
@@ -160,11 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"pcct: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning  # the message only, not our source line
+            return args.func(args)
     except (CliError, ValueError, IndexError) as exc:
         print(f"pcct: error: {exc}", file=sys.stderr)
         return 2

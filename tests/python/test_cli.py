@@ -111,3 +111,76 @@ def test_knn_ids_from_csv_default_inducing_and_query_options(tmp_path):
     assert main(["knn", "--coords", str(tmp_path / "x.csv"), "--k", "2", "--query-ids", str(tmp_path / "none.npy"),
                  "--out", str(tmp_path / "e.npy"), "--quiet"]) == 0
     assert np.load(tmp_path / "e.npy").shape == (0, 2)
+
+
+def test_query_ids_must_be_one_list_of_ids(tmp_path):
+    x = np.random.default_rng(2).normal(size=(100, 2))
+    np.save(tmp_path / "x.npy", x)
+    out = str(tmp_path / "o.npy")
+    # A 2-D ids file used to be read as coordinates (a silent wrong answer).
+    np.save(tmp_path / "q2.npy", np.array([[3, 7], [1, 2]]))
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--query-ids", str(tmp_path / "q2.npy"),
+                "--out", out)
+    assert r.returncode == 2 and "--query-ids" in r.stderr and "1-D list" in r.stderr
+    # One row or one column is a list of ids, in .npy and .csv alike.
+    expect = pcct.brute_force_knn(x, 3, queries=[3, 7], return_distances=False)
+    for name, arr in (("row.npy", np.array([[3, 7]])), ("col.npy", np.array([[3], [7]]))):
+        np.save(tmp_path / name, arr)
+        assert main(["knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--query-ids", str(tmp_path / name),
+                     "--out", out, "--quiet"]) == 0
+        np.testing.assert_array_equal(np.load(out), expect)
+    (tmp_path / "col.csv").write_text("3\n7\n")
+    assert main(["knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--query-ids", str(tmp_path / "col.csv"),
+                 "--out", out, "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(out), expect)
+    (tmp_path / "huge.csv").write_text("1e30\n")
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--query-ids", str(tmp_path / "huge.csv"),
+                "--out", out)
+    assert r.returncode == 2 and "integer point ids" in r.stderr and "Warning" not in r.stderr
+    (tmp_path / "empty.csv").write_text("")
+    r = run_cli("knn", "--coords", str(tmp_path / "empty.csv"), "--k", "3", "--out", out)
+    assert r.returncode == 2 and "cannot read --coords" in r.stderr and "Warning" not in r.stderr
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--inducing", "5"], "--inducing need --kernel"),
+    (["--lengthscale", "0.1", "--seed", "3"], "--lengthscale, --seed need --kernel"),
+    (["--variance", "2"], "--variance need --kernel"),
+    (["--kernel", "rbf", "--inducing", "5", "--inducing-ids", "IDS"], "do not also give --inducing"),
+    (["--kernel", "rbf", "--v", "V", "--p", "P", "--inducing", "5"], "not both"),
+    (["--kernel", "rbf", "--v", "V"], "--v and --p must be given together"),
+])
+def test_options_that_would_be_ignored_are_errors(tmp_path, extra, match):
+    x = np.random.default_rng(3).normal(size=(40, 2))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "ids.npy", np.arange(5))
+    paths = {"IDS": str(tmp_path / "ids.npy"), "V": str(tmp_path / "v.npy"), "P": str(tmp_path / "p.npy")}
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--out", str(tmp_path / "o.npy"),
+                *[paths.get(a, a) for a in extra])
+    assert r.returncode == 2, r.stderr
+    assert match in r.stderr
+
+
+def test_not_a_metric_warning_is_one_line(tmp_path):
+    x = np.random.default_rng(4).normal(size=(40, 2))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "v.npy", np.ones((40, 2)))  # |V_i|^2 = 2 > K_ii = 1
+    np.save(tmp_path / "p.npy", np.ones(40))
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--kernel", "rbf", "--v", str(tmp_path / "v.npy"),
+                "--p", str(tmp_path / "p.npy"), "--k", "3", "--out", str(tmp_path / "o.npy"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("pcct: warning: these factors do not define a metric")
+    assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--queries", "0"], "--queries must be a number of queries >= 1 or 'all'"),
+    (["--queries", "x"], "--queries must be"),
+    (["--repeats", "0"], "--repeats must be >= 1"),
+    (["--n", "0"], "--n must be >= 1"),
+    (["--k", "-1"], "--k must be >= 1"),
+])
+def test_bench_gold_bad_arguments(extra, match):
+    r = run_cli("bench", "gold", "--n", "200", "--inducing", "20", "--quiet", *extra)
+    assert r.returncode == 2 and match in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
