@@ -50,6 +50,8 @@ def as_ids(x, name: str) -> np.ndarray:
     a = _as_array(x, name)
     if a.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of point ids, got shape {a.shape}")
+    if a.size == 0 and not isinstance(x, np.ndarray):
+        a = a.astype(np.int64)  # [] is an empty list of ids, whatever dtype NumPy guesses for it
     if a.dtype.kind not in "iu":
         raise ValueError(f"{name} must contain integer point ids, got dtype {a.dtype}")
     if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
@@ -64,6 +66,22 @@ def as_positive_int(x, name: str) -> int:
     if x <= 0:
         raise ValueError(f"{name} must be >= 1, got {x}")
     return x
+
+
+def as_bool(x, name: str) -> bool:
+    """True/False (also NumPy booleans and the integers 0 and 1); anything else is an error, so
+    that e.g. the string "no" is not read as True."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (numbers.Integral, np.integer)) and int(x) in (0, 1):
+        return bool(x)
+    raise ValueError(f"{name} must be True or False, got {x!r}")
+
+
+def as_seed(x, name: str = "seed") -> int:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)) or int(x) < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {x!r}")
+    return int(x)
 
 
 def as_threads(n_threads) -> int:

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._arrays import as_ids, as_matrix, as_positive_int, as_threads, as_vector
+from ._arrays import as_bool, as_ids, as_matrix, as_positive_int, as_threads, as_vector
 from .kernels import Kernel
 from .model import ResidualModel
 
@@ -27,7 +27,11 @@ def _parse_queries(queries, dim: int, predecessor_mode: bool):
     on its last, possibly empty, batch."""
     if queries is None:
         return "all", None, None
-    a = np.asarray(queries)
+    try:
+        a = np.asarray(queries)
+    except ValueError as exc:  # e.g. ragged nested lists
+        raise ValueError(f"queries must be None, a 1-D array of point ids or a 2-D array of coordinates: {exc}") \
+            from exc
     if a.ndim == 2 and a.shape[0] == 0:
         if a.shape[1] != dim:
             raise ValueError(f"queries have {a.shape[1]} columns but the points have dimension {dim}")
@@ -91,8 +95,15 @@ class KnnIndex:
 
     def insert(self, points, v_matrix=None, p_diag=None, n_threads=None) -> None:
         """Appends points (their ids continue from n_points). For a residual index built from
-        user factors, give their rows of V and p as v_matrix and p_diag."""
+        user factors, give their rows of V and p as v_matrix and p_diag (an index built from
+        inducing points computes them). ``model`` keeps describing the original points. No
+        points (0 rows) is a no-op."""
         self._require_tree("insert")
+        a = np.asarray(points)
+        if a.ndim == 2 and a.shape[0] == 0:  # nothing to insert: a batch loop's empty last batch
+            if a.shape[1] != self._core.dim:
+                raise ValueError(f"points have {a.shape[1]} columns but the index has dimension {self._core.dim}")
+            return
         pts = as_matrix(points, "points")
         v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix")
         p = None if p_diag is None else as_vector(p_diag, "p_diag")
@@ -109,9 +120,12 @@ class KnnIndex:
         coordinates. predecessor_mode: query id i only returns ids j < i.
         """
         k = as_positive_int(k, "k")
-        kind, ids, coords = _parse_queries(queries, self._core.dim, bool(predecessor_mode))
+        if k > self.n_points:  # also keeps k within the core's integer type
+            raise ValueError(f"k ({k}) exceeds the number of points ({self.n_points})")
+        predecessor_mode = as_bool(predecessor_mode, "predecessor_mode")
+        kind, ids, coords = _parse_queries(queries, self._core.dim, predecessor_mode)
         threads = self._n_threads if n_threads is None else as_threads(n_threads)
-        out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, bool(predecessor_mode), threads)
+        out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, predecessor_mode, threads)
         self.last_stats = stats
         return (out_ids, out_dist) if return_distances else out_ids
 
@@ -152,9 +166,13 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    base = float(base)
-    if not 1.01 <= base < float("inf"):  # also rejects NaN
-        raise ValueError(f"base must be a finite number >= 1.01, got {base}")
+    try:
+        base_value = float(base)
+    except (TypeError, ValueError):
+        base_value = float("nan")
+    if not 1.01 <= base_value < float("inf"):  # also rejects NaN
+        raise ValueError(f"base must be a finite number >= 1.01, got {base!r}")
+    base = base_value
     threads = as_threads(n_threads)
     if isinstance(coords, ResidualModel):
         if kernel is not None or v_matrix is not None or p_diag is not None or inducing is not None \

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._arrays import as_ids, as_matrix, as_positive_int, as_threads, as_vector
+from ._arrays import as_ids, as_matrix, as_positive_int, as_seed, as_threads, as_vector
 from .kernels import Kernel
 
 __all__ = ["ResidualModel", "choose_inducing"]
@@ -40,6 +40,8 @@ class ResidualModel:
             if inducing_count is not None:
                 raise ValueError("give either inducing_count or inducing, not both")
             ids = as_ids(inducing, "inducing")
+            if ids.size == 0:
+                raise ValueError("inducing must hold at least one point id")
         else:
             if inducing_count is None:
                 count = min(DEFAULT_INDUCING, n)
@@ -47,7 +49,7 @@ class ResidualModel:
                 count = as_positive_int(inducing_count, "inducing_count")
                 if count > n:
                     raise ValueError(f"inducing_count ({count}) exceeds the number of points ({n})")
-            ids = choose_inducing(n, count, seed)
+            ids = choose_inducing(n, count, as_seed(seed))
         self._kernel = kernel
         self._core = _core.ResidualModel.from_inducing(
             x, kernel.name, float(kernel.variance), kernel.lengthscales, ids, as_threads(n_threads))

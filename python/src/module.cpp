@@ -266,9 +266,11 @@ NB_MODULE(_core, m) {
             // Distances between dataset points a[i] and b[j] (testing and diagnostics).
             const auto& s = m.space();
             for (size_t i = 0; i < a.shape(0); ++i)
-              PCCT_REQUIRE_RANGE(a(i) >= 0 && a(i) < s.size(), "id ", a(i), " out of range");
+              PCCT_REQUIRE_RANGE(a(i) >= 0 && a(i) < s.size(), "a: id ", a(i), " at position ", i,
+                                 " is out of range [0, ", s.size(), ")");
             for (size_t j = 0; j < b.shape(0); ++j)
-              PCCT_REQUIRE_RANGE(b(j) >= 0 && b(j) < s.size(), "id ", b(j), " out of range");
+              PCCT_REQUIRE_RANGE(b(j) >= 0 && b(j) < s.size(), "b: id ", b(j), " at position ", j,
+                                 " is out of range [0, ", s.size(), ")");
             std::vector<double> out(a.shape(0) * b.shape(0));
             std::vector<index_t> ia(a.shape(0)), ib(b.shape(0));
             for (size_t i = 0; i < ia.size(); ++i) ia[i] = a(i);
@@ -370,6 +372,11 @@ NB_MODULE(_core, m) {
                           int threads) {
               if (v || p) {
                 PCCT_REQUIRE(v && p, "v_matrix and p_diag must be given together");
+                // A model built from inducing points computes V and p of new points itself;
+                // the caller's rows would mix two different factorisations (not a metric).
+                PCCT_REQUIRE(!model->can_embed(),
+                             "v_matrix/p_diag: this index's model was built from inducing points, which "
+                             "give the inserted points' V rows and p; insert the coordinates only");
                 return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();
               }
               return model->embed(view(c), threads, "points");

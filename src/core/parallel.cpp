@@ -10,8 +10,10 @@ namespace pcct {
 int resolve_threads(int requested) {
   PCCT_REQUIRE(requested <= kMaxThreads, "n_threads must be at most ", kMaxThreads, ", got ", requested);
   if (requested > 0) return requested;
+  // OpenMP's default (OMP_NUM_THREADS, or the cores) is capped at the limit rather than
+  // refused: the user never asked for it.
   const int n = omp_get_max_threads();
-  return n > 0 ? n : 1;
+  return n > kMaxThreads ? kMaxThreads : n > 0 ? n : 1;
 }
 
 int default_threads() { return resolve_threads(0); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,16 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
   return s;
 }
 
+namespace {
+// All 17 significant digits: the two sides of a failed check can agree to the default 6.
+std::string full(double x) {
+  std::ostringstream os;
+  os.precision(17);
+  os << x;
+  return os.str();
+}
+}  // namespace
+
 std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin, index_t end) {
   const double var = s.kernel().variance;
   for (index_t i = begin; i < end; ++i) {
@@ -142,10 +153,10 @@ std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin,
     const double q = var - vv;  // K_ii - |V_i|^2, the exact residual variance
     const double tol = 4.0 * (s.rank() + 8) * 0x1p-53 * (vv + var);
     if (q < -tol)
-      return detail::concat("point ", s.id(i), ": |V_i|^2 = ", vv, " exceeds K(x_i, x_i) = ", var,
+      return detail::concat("point ", s.id(i), ": |V_i|^2 = ", full(vv), " exceeds K(x_i, x_i) = ", full(var),
                             ", so K - V V^T is not positive semi-definite and d is not a metric");
     if (s.p(i) < q - tol)
-      return detail::concat("point ", s.id(i), ": p_i = ", s.p(i), " is below K(x_i, x_i) - |V_i|^2 = ", q,
+      return detail::concat("point ", s.id(i), ": p_i = ", full(s.p(i)), " is below K(x_i, x_i) - |V_i|^2 = ", full(q),
                             ", so |rho| can exceed 1 and d is not a metric");
   }
   return {};

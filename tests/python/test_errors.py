@@ -1,4 +1,8 @@
 """Every bad input gets a clear error naming the problem (never a crash or a wrong answer)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -166,3 +170,48 @@ def test_conflicting_model_arguments():
     model = pcct.ResidualModel(X, RBF, inducing_count=5)
     raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, RBF)
     raises(ValueError, "is a ResidualModel already", pcct.cover_tree, model, inducing_count=3)
+
+
+def test_arguments_are_named_in_errors():
+    raises(ValueError, "seed must be a non-negative integer", pcct.ResidualModel, X, RBF, inducing_count=5, seed=-1)
+    raises(ValueError, "seed must be a non-negative integer", pcct.ResidualModel, X, RBF, inducing_count=5, seed=1.5)
+    for bad in (None, "abc", [2.0]):
+        raises(ValueError, "base must be a finite number >= 1.01", pcct.cover_tree, X, base=bad)
+    raises(ValueError, "queries must be None, a 1-D array", pcct.brute_force_knn, X, 2, queries=[[1.0, 2.0], [3.0]])
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
+    raises(IndexError, "b: id 50 at position 1 is out of range \\[0, 50\\)", model.distances, [0], [1, 50])
+    raises(ValueError, "inducing must hold at least one point id", pcct.ResidualModel, X, RBF, inducing=[])
+    # Beyond any integer the core takes, k is still "more than the points", not a binding error.
+    raises(ValueError, "k \\(9223372036854775808\\) exceeds the number of points \\(50\\)", pcct.cover_tree(X).knn,
+           2**63)
+    for bad in ("no", 2, None, 0.5):
+        raises(ValueError, "predecessor_mode must be True or False", pcct.cover_tree(X).knn, 2,
+               predecessor_mode=bad)
+    assert pcct.cover_tree(X).knn(2, predecessor_mode=np.True_)[0][0, 0] == -1
+
+
+def test_insert_of_factors_into_an_inducing_point_model_is_refused():
+    # The model computes V and p of new points from its inducing points; caller rows would mix
+    # two factorisations, whose K - V V^T need not be PSD (a tree over a non-metric).
+    model = pcct.ResidualModel(X, RBF, inducing_count=5)
+    index = pcct.cover_tree(model, algorithm="tree")
+    y = X[:3] + 0.05
+    raises(ValueError, "built from inducing points", index.insert, y, v_matrix=np.zeros((3, 5)),
+           p_diag=np.ones(3))
+    assert index.n_points == 50
+    index.insert(np.zeros((0, 3)))  # no points: nothing to do (a batch loop's last batch)
+    assert index.n_points == 50
+    raises(ValueError, "points have 2 columns but the index has dimension 3", index.insert, np.zeros((0, 2)))
+    index.insert(y)
+    assert index.n_points == 53
+
+
+def test_default_threads_beyond_the_limit_are_capped():
+    # OMP_NUM_THREADS above the limit is not the user's n_threads: the default is capped.
+    code = ("import numpy as np, pcct; x = np.random.default_rng(0).normal(size=(300, 3)); "
+            "m = pcct.ResidualModel(x, pcct.kernels.RBF(), inducing_count=20); "
+            "i = pcct.cover_tree(m, algorithm='tree'); print(pcct._core.default_threads(), i.knn(3)[0][5, 0])")
+    env = {**os.environ, "OMP_NUM_THREADS": "1500"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1024", "5"]
