@@ -105,11 +105,13 @@ ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kerne
   PCCT_REQUIRE(v.rows == n, "v_matrix has ", v.rows, " rows but coords has ", n, " (one row per point)");
   PCCT_REQUIRE(p.size == n, "p_diag has ", p.size, " entries but coords has ", n, " rows");
   detail::require_finite(v, "v_matrix");
+  detail::require_representable(v, "v_matrix");  // V_i . V_j must not overflow
   for (index_t i = 0; i < n; ++i)
-    // Above 1e-150 the product p_i p_j in every distance stays a normal float64; below it the
-    // product can underflow to 0 and every distance would silently become 0.
-    PCCT_REQUIRE(std::isfinite(p[i]) && p[i] >= 1e-150, "p_diag must be finite and >= 1e-150, got ", p[i],
-                 " at index ", i);
+    // Within [1e-150, 1e150] the product p_i p_j in every distance stays a normal float64;
+    // outside it the product can underflow to 0 or overflow to inf, and every distance would
+    // silently become 0 or 1.
+    PCCT_REQUIRE(std::isfinite(p[i]) && p[i] >= 1e-150 && p[i] <= 1e150,
+                 "p_diag must be finite and within [1e-150, 1e150], got ", p[i], " at index ", i);
   ResidualModel model;
   const int m = static_cast<int>(v.cols);
   model.space_ = ResidualSpace(kernel, dim, m, n);

@@ -33,16 +33,22 @@ def test_non_finite_factors():
     raises(ValueError, "v_matrix contains a non-finite", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v, p_diag=p)
     v[3, 2] = 1
     p[9] = np.inf
-    raises(ValueError, "p_diag must be finite and >= 1e-150", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v,
+    raises(ValueError, "p_diag must be finite and within \\[1e-150, 1e150\\]", pcct.ResidualModel.from_factors, X,
+           RBF, v_matrix=v, p_diag=p)
+    # Finite but so large that V_i . V_j or p_i p_j overflows: every distance would be 0 or 1.
+    p[9] = 1
+    raises(ValueError, "v_matrix has a value too large", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v * 1e200,
            p_diag=p)
+    raises(ValueError, "p_diag must be finite and within", pcct.ResidualModel.from_factors, X, RBF, v_matrix=v,
+           p_diag=p * 1e200)
 
 
-# 1e-200: p_i p_j would underflow to 0 and every distance would silently be 0.
-@pytest.mark.parametrize("p_bad", [0.0, -1e-3, 1e-200])
+# 1e-200: p_i p_j would underflow to 0 and every distance would silently be 0 (1e200: inf).
+@pytest.mark.parametrize("p_bad", [0.0, -1e-3, 1e-200, 1e200])
 def test_p_diag_not_positive(p_bad):
     p = np.ones(50)
     p[4] = p_bad
-    raises(ValueError, "p_diag must be finite and >= 1e-150.*index 4", pcct.cover_tree, X, RBF,
+    raises(ValueError, "p_diag must be finite and within .*index 4", pcct.cover_tree, X, RBF,
            v_matrix=np.ones((50, 2)), p_diag=p)
 
 
