@@ -5,11 +5,17 @@
 // that is a centre (its first ancestor at level >= L). A cluster is its centre plus those
 // members, and carries a PruneBounds node bound over exactly those points (not over the
 // centre's whole subtree), so a query excludes it with the same rigorous test the tree walk
-// uses. L is the deepest level at which the centres are at most kCentreShare of the points:
-// the scan evaluates every centre, then the members of the clusters it cannot exclude, so
-// more centres cost more dense evaluations and fewer centres leave wider clusters (measured
-// on gold: L = -2 gives 10,299 centres, clusters of angular radius 0.19 on average, and ~490
-// member evaluations per query).
+// uses. L is the deepest level at which the centres are at most kCentreShare of the points
+// and the centres above L (the top ones) at most max(kMaxTop, 2 x the root's children): every
+// query evaluates every top centre, the centres at L only under a parent it has not excluded,
+// then the members of the clusters it cannot exclude. So more centres cost more dense
+// evaluations and fewer centres leave wider clusters. Measured on gold-like workloads (q/s of
+// the scan for 1,024 queries; levels -1, -2, -3 hold 2,047 / 5,600 / 6,164 nodes at N = 16k,
+// 2,944 / 16,294 / 63,785 at 262k): L = -2 everywhere from 16k to 262k. At 16k, L = -1 (the
+// former rule, centres <= 40%) 7,832 q/s, -2 10,997, -3 9,191; at 262k, L = -3 (former rule)
+// 3,693 q/s (20,884 evaluations per query), -2 6,345 (5,389); 32k and 131k pick -2 either way
+// (gold: 10,299 centres, clusters of angular radius 0.19 on average, ~490 member evaluations
+// per query).
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -23,7 +29,8 @@ namespace pcct::tree {
 template <class Space>
 struct Clusters {
   using Bound = typename PruneBounds<Space>::Node;
-  static constexpr double kCentreShare = 0.4;
+  static constexpr double kCentreShare = 0.5;
+  static constexpr index_t kMaxTop = 4096;
 
   int level = 0;                      // centres: nodes at level >= this
   // Rows of the centres: first the `top` ones above `level` (row order), then those at
@@ -67,9 +74,13 @@ Clusters<Space> make_clusters(const DynamicTree<Space>& t, const TreeLayout<Spac
   std::map<int, index_t, std::greater<>> per_level;
   for (index_t r = 0; r < n; ++r) ++per_level[t.level[r]];
   c.level = t.level[t.root];
-  index_t above = 0;
+  index_t root_children = 0;
+  for (std::int32_t ch = t.first_child[t.root]; ch >= 0; ch = t.next_sibling[ch]) ++root_children;
+  const index_t max_top = std::max(Clusters<Space>::kMaxTop, 2 * root_children);
+  index_t above = 0;  // centres above the level lv (the top ones if lv becomes L)
   for (auto [lv, count] : per_level) {
-    if (above + count > Clusters<Space>::kCentreShare * static_cast<double>(n) && above > 0) break;
+    if (above > 0 && (above + count > Clusters<Space>::kCentreShare * static_cast<double>(n) || above > max_top))
+      break;
     above += count;
     c.level = lv;
   }

@@ -252,7 +252,7 @@ TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
 
 TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
   // Re-derived here: every row is a centre or a member of exactly one cluster, its owner is
-  // its first ancestor at or above the cluster level, the centres are at most 40% of the rows
+  // its first ancestor at or above the cluster level, the centres are at most half of the rows
   // (with at least one level above the cluster level), top centres come first and bottom
   // centres know their parent's slot, and each cluster's bound holds every member's distance.
   for (Shape shape : {Shape::gaussian, Shape::clusters, Shape::duplicates}) {
@@ -268,7 +268,8 @@ TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
     const auto c = tree::make_clusters(t, layout, s, pb);
     const std::string what = "shape " + std::to_string(static_cast<int>(shape));
     ASSERT_GT(c.size(), 0) << what;
-    EXPECT_LE(c.size(), 0.4 * n) << what;
+    EXPECT_LE(c.size(), tree::Clusters<EuclideanSpace>::kCentreShare * n) << what;
+    EXPECT_LE(c.size(), n / 2) << what;
     EXPECT_GT(c.top, 0) << what;
     std::vector<int> seen(n, 0);
     for (index_t j = 0; j < c.size(); ++j) {
