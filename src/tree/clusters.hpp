@@ -14,7 +14,7 @@
 // 2,944 / 16,294 / 63,785 at 262k): L = -2 everywhere from 16k to 262k. At 16k, L = -1 (the
 // former rule, centres <= 40%) 7,832 q/s, -2 10,997, -3 9,191; at 262k, L = -3 (former rule)
 // 3,693 q/s (20,884 evaluations per query), -2 6,345 (5,389); 32k and 131k pick -2 either way
-// (gold: 10,299 centres, clusters of angular radius 0.19 on average, ~490 member evaluations
+// (gold: 10,299 centres, clusters of angular radius 0.19 on average, ~700 member evaluations
 // per query).
 #include <algorithm>
 #include <limits>
