@@ -5,10 +5,10 @@
 // that is a centre (its first ancestor at level >= L). A cluster is its centre plus those
 // members, and carries a PruneBounds node bound over exactly those points (not over the
 // centre's whole subtree), so a query excludes it with the same rigorous test the tree walk
-// uses. L is the deepest level at which the centres are at most kCentreShare of the points
-// and the centres above L (the top ones) at most max(kMaxTop, 2 x the root's children): every
-// query evaluates every top centre, the centres at L only under a parent it has not excluded,
-// then the members of the clusters it cannot exclude. So more centres cost more dense
+// uses. L (cluster_level) is the deepest level at which the centres are at most half of the
+// points and the centres above L (the top ones) at most max(4096, 2 x the root's children):
+// every query evaluates every top centre, the centres at L only under a parent it has not
+// excluded, then the members of the clusters it cannot exclude. So more centres cost more dense
 // evaluations and fewer centres leave wider clusters. Measured on gold-like workloads (q/s of
 // the scan for 1,024 queries; levels -1, -2, -3 hold 2,047 / 5,600 / 6,164 nodes at N = 16k,
 // 2,944 / 16,294 / 63,785 at 262k): L = -2 everywhere from 16k to 262k. At 16k, L = -1 (the
@@ -29,8 +29,6 @@ namespace pcct::tree {
 template <class Space>
 struct Clusters {
   using Bound = typename PruneBounds<Space>::Node;
-  static constexpr double kCentreShare = 0.5;
-  static constexpr index_t kMaxTop = 4096;
 
   int level = 0;                      // centres: nodes at level >= this
   // Rows of the centres: first the `top` ones above `level` (row order), then those at
@@ -65,6 +63,25 @@ inline index_t sibling_chunk_end(const std::vector<std::int32_t>& parent, index_
   return end;
 }
 
+/// The cluster level L of a tree with per_level[l] nodes at level l (the root's level first):
+/// the deepest level such that the centres (nodes at levels >= L) are at most kCentreShare of
+/// the nodes and the top centres (levels > L) at most max(kMaxTop, 2 x root_children).
+inline int cluster_level(const std::map<int, index_t, std::greater<>>& per_level, index_t root_children) {
+  constexpr double kCentreShare = 0.5;
+  constexpr index_t kMaxTop = 4096;
+  index_t n = 0;
+  for (auto [lv, count] : per_level) n += count;
+  const index_t max_top = std::max(kMaxTop, 2 * root_children);
+  int level = per_level.empty() ? 0 : per_level.begin()->first;
+  index_t above = 0;  // centres above the level lv (the top ones if lv becomes L)
+  for (auto [lv, count] : per_level) {
+    if (above > 0 && (above + count > kCentreShare * static_cast<double>(n) || above > max_top)) break;
+    above += count;
+    level = lv;
+  }
+  return level;
+}
+
 /// Clusters of a tree in breadth-first row order (parents before children).
 template <class Space>
 Clusters<Space> make_clusters(const DynamicTree<Space>& t, const TreeLayout<Space>& layout, const Space& s,
@@ -73,17 +90,9 @@ Clusters<Space> make_clusters(const DynamicTree<Space>& t, const TreeLayout<Spac
   const index_t n = t.count;
   std::map<int, index_t, std::greater<>> per_level;
   for (index_t r = 0; r < n; ++r) ++per_level[t.level[r]];
-  c.level = t.level[t.root];
   index_t root_children = 0;
   for (std::int32_t ch = t.first_child[t.root]; ch >= 0; ch = t.next_sibling[ch]) ++root_children;
-  const index_t max_top = std::max(Clusters<Space>::kMaxTop, 2 * root_children);
-  index_t above = 0;  // centres above the level lv (the top ones if lv becomes L)
-  for (auto [lv, count] : per_level) {
-    if (above > 0 && (above + count > Clusters<Space>::kCentreShare * static_cast<double>(n) || above > max_top))
-      break;
-    above += count;
-    c.level = lv;
-  }
+  c.level = cluster_level(per_level, root_children);
   std::vector<index_t> owner(n), slot(n, -1);
   for (index_t r = 0; r < n; ++r)
     if (t.level[r] > c.level) c.centre.push_back(r);

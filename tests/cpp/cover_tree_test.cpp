@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -268,7 +269,6 @@ TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
     const auto c = tree::make_clusters(t, layout, s, pb);
     const std::string what = "shape " + std::to_string(static_cast<int>(shape));
     ASSERT_GT(c.size(), 0) << what;
-    EXPECT_LE(c.size(), tree::Clusters<EuclideanSpace>::kCentreShare * n) << what;
     EXPECT_LE(c.size(), n / 2) << what;
     EXPECT_GT(c.top, 0) << what;
     std::vector<int> seen(n, 0);
@@ -293,6 +293,27 @@ TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
     }
     for (index_t r = 0; r < n; ++r) EXPECT_EQ(seen[r], 1) << what << ": row " << r;
   }
+}
+
+// The cluster level on the per-level node counts measured on gold-like trees (N = 16k, 32k
+// and 262k: L = -2 in each, where the scan is fastest) and on made-up ones for each limit.
+TEST(CoverTree, ClusterLevelRule) {
+  using Levels = std::map<int, index_t, std::greater<>>;
+  // 16k: centres down to -2 are 7,648 <= 8,192; -3 would put 7,648 > 4,096 above it.
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 2047}, {-2, 5600}, {-3, 6164}, {-4, 2204}, {-5, 368}}, 2047), -2);
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 2213}, {-2, 8085}, {-3, 13822}, {-4, 7017}, {-5, 1630}}, 2213),
+            -2);
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 2944}, {-2, 16294}, {-3, 63785}, {-4, 108661}, {-5, 70459}}, 2944),
+            -2);
+  // The share limit alone: a narrow, deep tree stops once the centres would pass half.
+  EXPECT_EQ(tree::cluster_level(Levels{{5, 1}, {4, 3}, {3, 9}, {2, 27}, {1, 81}, {0, 243}, {-1, 100}}, 3), 1);
+  // The top limit follows a wide root: 2 x 5,000 root children may sit above L.
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 5000}, {-2, 9000}, {-3, 30000}, {-4, 60000}}, 5000), -2);
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 5000}, {-2, 9000}, {-3, 30000}, {-4, 60000}}, 4000), -2);
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 5000}, {-2, 2000}, {-3, 30000}, {-4, 60000}}, 3000), -2);
+  EXPECT_EQ(tree::cluster_level(Levels{{0, 1}, {-1, 9000}, {-2, 2000}, {-3, 30000}, {-4, 60000}}, 4000), -1);
+  // One node: its own level.
+  EXPECT_EQ(tree::cluster_level(Levels{{3, 1}}, 0), 3);
 }
 
 TEST(CoverTree, SiblingChunksPartitionTheSlots) {
