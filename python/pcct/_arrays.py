@@ -71,6 +71,8 @@ def as_positive_int(x, name: str) -> int:
 def as_bool(x, name: str) -> bool:
     """True/False (also NumPy booleans and the integers 0 and 1); anything else is an error, so
     that e.g. the string "no" is not read as True."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]  # a 0-d array: its scalar
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (numbers.Integral, np.integer)) and int(x) in (0, 1):
@@ -78,9 +80,12 @@ def as_bool(x, name: str) -> bool:
     raise ValueError(f"{name} must be True or False, got {x!r}")
 
 
-def as_seed(x, name: str = "seed") -> int:
+def as_seed(x, name: str = "seed"):
+    """A non-negative integer, or None (fresh entropy: different inducing points on every call)."""
+    if x is None:
+        return None
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)) or int(x) < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {x!r}")
+        raise ValueError(f"{name} must be a non-negative integer or None, got {x!r}")
     return int(x)
 
 

@@ -30,6 +30,8 @@ def read_array(path: str, what: str, ndim: int) -> np.ndarray:
     try:
         if p.suffix == ".npy":
             a = np.load(p, allow_pickle=False)
+        elif ndim == 1 and p.is_file() and not p.read_text().strip():
+            a = np.zeros(0)  # an empty list (e.g. no query ids: a (0, k) answer, as from an empty .npy)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # an empty file is an error, not a warning and an empty array
@@ -96,7 +98,8 @@ def given(args, *names: str) -> list[str]:
 
 
 def check_metric_options(args) -> None:
-    """Options that would otherwise be silently ignored are errors, as in the Python API."""
+    """Options that would otherwise be silently ignored are errors (the Python API refuses the
+    same combinations, except that it ignores `seed` where no inducing points are drawn)."""
     if not args.kernel:
         extra = given(args, "lengthscale", "variance", "inducing", "inducing_ids", "seed", "v", "p")
         if extra:

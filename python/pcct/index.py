@@ -100,7 +100,9 @@ class KnnIndex:
         points (0 rows) is a no-op."""
         self._require_tree("insert")
         a = np.asarray(points)
-        if a.ndim == 2 and a.shape[0] == 0:  # nothing to insert: a batch loop's empty last batch
+        if a.ndim == 2 and a.shape[0] == 0 and v_matrix is None and p_diag is None:
+            # Nothing to insert: a batch loop's empty last batch. (With factors the checks below
+            # run and refuse it.)
             if a.shape[1] != self._core.dim:
                 raise ValueError(f"points have {a.shape[1]} columns but the index has dimension {self._core.dim}")
             return

@@ -28,12 +28,13 @@ class ResidualModel:
     """V = L^{-1} K(U, X) with K(U, U) + 1e-6 variance I = L L^T, and
     p_i = max(K(x_i, x_i) - ||V_i||^2, 1e-9), all in float64.
 
-    ``inducing_count`` points are drawn with ``seed`` (default: min(512, N)), or give the
-    explicit index array ``inducing``.
+    ``inducing_count`` points are drawn with ``seed`` (default: min(512, N); ``seed=None``
+    draws different ones on every call), or give the explicit index array ``inducing``.
     """
 
     def __init__(self, coords, kernel, *, inducing_count=None, inducing=None, seed=0, n_threads=None):
         kernel = _check_kernel(kernel)
+        seed = as_seed(seed)  # checked even where unused (explicit inducing ids)
         x = as_matrix(coords, "coords")
         n = x.shape[0]
         if inducing is not None:
@@ -49,7 +50,7 @@ class ResidualModel:
                 count = as_positive_int(inducing_count, "inducing_count")
                 if count > n:
                     raise ValueError(f"inducing_count ({count}) exceeds the number of points ({n})")
-            ids = choose_inducing(n, count, as_seed(seed))
+            ids = choose_inducing(n, count, seed)
         self._kernel = kernel
         self._core = _core.ResidualModel.from_inducing(
             x, kernel.name, float(kernel.variance), kernel.lengthscales, ids, as_threads(n_threads))

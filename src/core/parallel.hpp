@@ -14,8 +14,8 @@
 
 namespace pcct {
 
-/// Number of threads to use: `requested` if > 0, otherwise the OpenMP default; throws
-/// std::invalid_argument above kMaxThreads.
+/// Number of threads to use: `requested` if > 0, otherwise the OpenMP default capped at
+/// kMaxThreads; throws std::invalid_argument when `requested` is above kMaxThreads.
 int resolve_threads(int requested);
 
 /// Runs body(item, thread_id) for item in [0, n) on `threads` threads (dynamic schedule).

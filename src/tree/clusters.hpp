@@ -65,7 +65,8 @@ inline index_t sibling_chunk_end(const std::vector<std::int32_t>& parent, index_
 
 /// The cluster level L of a tree with per_level[l] nodes at level l (the root's level first):
 /// the deepest level such that the centres (nodes at levels >= L) are at most kCentreShare of
-/// the nodes and the top centres (levels > L) at most max(kMaxTop, 2 x root_children).
+/// the nodes and the top centres (levels > L) at most max(kMaxTop, 2 x root_children); the
+/// root's own level if none is (e.g. one or two points).
 inline int cluster_level(const std::map<int, index_t, std::greater<>>& per_level, index_t root_children) {
   constexpr double kCentreShare = 0.5;
   constexpr index_t kMaxTop = 4096;

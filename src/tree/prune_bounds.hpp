@@ -152,7 +152,11 @@ struct PruneBounds<ResidualSpace> {
     finalize(n);
   }
   static double radius(const Node& n) { return n.rad; }
-  static bool same(const Node& a, const Node& b) { return a.cos_rad == b.cos_rad && a.rad == b.rad && a.w == b.w; }
+  // Includes the derived terms: queries by id prune with cos_a and sin_a directly (the fast
+  // path), so stale terms (e.g. not finalized after eps_tree grew) must fail validation.
+  static bool same(const Node& a, const Node& b) {
+    return a.cos_rad == b.cos_rad && a.rad == b.rad && a.w == b.w && a.cos_a == b.cos_a && a.sin_a == b.sin_a;
+  }
   // Cosine and (upper bound of the) sine of the exact angular radius, given the error bound.
   static void radius_terms(double cos_rad, double eps, double& cos_a, double& sin_a) {
     cos_a = cos_rad - eps;

@@ -19,13 +19,18 @@ void validate_clusters(const DynamicTree<Space>& t, const Clusters<Space>& c, co
                        const PruneBounds<Space>& pb, ValidationReport& rep) {
   const index_t n = t.count, m = c.size();
   auto fail = [&](const std::string& what) { rep.fail("clusters: " + what); };
-  if (c.top > m || static_cast<index_t>(c.parent_slot.size()) != m ||
+  if (c.top < 0 || c.top > m || static_cast<index_t>(c.parent_slot.size()) != m ||
       static_cast<index_t>(c.start.size()) != m + 1 || static_cast<index_t>(c.bound.size()) != m ||
       static_cast<index_t>(c.min_member_id.size()) != m || c.start.front() != 0 || c.start.back() != n - m ||
       static_cast<index_t>(c.member.size()) != n - m) {
     fail("array sizes do not match " + std::to_string(m) + " centres and " + std::to_string(n) + " nodes");
     return;
   }
+  for (index_t j = 0; j < m; ++j)
+    if (c.start[j + 1] < c.start[j] || c.start[j + 1] > n - m) {
+      fail("member ranges are not increasing within [0, " + std::to_string(n - m) + "]");
+      return;
+    }
   // Centres: every node at level > c.level (in row order), then every node at c.level.
   std::vector<index_t> slot(n, -1);
   for (index_t j = 0; j < m; ++j) {
@@ -52,10 +57,6 @@ void validate_clusters(const DynamicTree<Space>& t, const Clusters<Space>& c, co
   // Members: each non-centre node belongs to its nearest centre ancestor, exactly once.
   std::vector<index_t> owner(n, -1);
   for (index_t j = 0; j < m; ++j) {
-    if (c.start[j + 1] < c.start[j]) {
-      fail("member ranges are not increasing");
-      return;
-    }
     for (index_t i = c.start[j]; i < c.start[j + 1]; ++i) {
       const index_t r = c.member[i];
       if (r < 0 || r >= n || slot[r] >= 0 || owner[r] >= 0) {

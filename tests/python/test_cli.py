@@ -140,6 +140,11 @@ def test_query_ids_must_be_one_list_of_ids(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     r = run_cli("knn", "--coords", str(tmp_path / "empty.csv"), "--k", "3", "--out", out)
     assert r.returncode == 2 and "cannot read --coords" in r.stderr and "Warning" not in r.stderr
+    # No query ids (an empty list, as an empty .npy gives): a (0, k) answer.
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "3", "--query-ids", str(tmp_path / "empty.csv"),
+                "--out", out)
+    assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
+    assert np.load(out).shape == (0, 3)
 
 
 @pytest.mark.parametrize("extra,match", [
@@ -149,6 +154,9 @@ def test_query_ids_must_be_one_list_of_ids(tmp_path):
     (["--kernel", "rbf", "--inducing", "5", "--inducing-ids", "IDS"], "do not also give --inducing"),
     (["--kernel", "rbf", "--v", "V", "--p", "P", "--inducing", "5"], "not both"),
     (["--kernel", "rbf", "--v", "V"], "--v and --p must be given together"),
+    (["--v", "V", "--p", "P"], "--v, --p need --kernel"),
+    (["--kernel", "rbf", "--inducing-ids", "IDS", "--seed", "1"], "do not also give --seed"),
+    (["--kernel", "rbf", "--v", "V", "--p", "P", "--inducing-ids", "IDS"], "not both"),
 ])
 def test_options_that_would_be_ignored_are_errors(tmp_path, extra, match):
     x = np.random.default_rng(3).normal(size=(40, 2))

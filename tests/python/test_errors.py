@@ -181,6 +181,8 @@ def test_conflicting_model_arguments():
 def test_arguments_are_named_in_errors():
     raises(ValueError, "seed must be a non-negative integer", pcct.ResidualModel, X, RBF, inducing_count=5, seed=-1)
     raises(ValueError, "seed must be a non-negative integer", pcct.ResidualModel, X, RBF, inducing_count=5, seed=1.5)
+    raises(ValueError, "seed must be a non-negative integer", pcct.ResidualModel, X, RBF, inducing=[1, 2], seed=-1)
+    assert pcct.ResidualModel(X, RBF, inducing_count=5, seed=None).inducing.shape == (5,)  # fresh entropy
     for bad in (None, "abc", [2.0]):
         raises(ValueError, "base must be a finite number >= 1.01", pcct.cover_tree, X, base=bad)
     raises(ValueError, "queries must be None, a 1-D array", pcct.brute_force_knn, X, 2, queries=[[1.0, 2.0], [3.0]])
@@ -194,6 +196,7 @@ def test_arguments_are_named_in_errors():
         raises(ValueError, "predecessor_mode must be True or False", pcct.cover_tree(X).knn, 2,
                predecessor_mode=bad)
     assert pcct.cover_tree(X).knn(2, predecessor_mode=np.True_)[0][0, 0] == -1
+    assert pcct.cover_tree(X).knn(2, predecessor_mode=np.array(True))[0][0, 0] == -1
 
 
 def test_insert_of_factors_into_an_inducing_point_model_is_refused():
@@ -208,6 +211,8 @@ def test_insert_of_factors_into_an_inducing_point_model_is_refused():
     index.insert(np.zeros((0, 3)))  # no points: nothing to do (a batch loop's last batch)
     assert index.n_points == 50
     raises(ValueError, "points have 2 columns but the index has dimension 3", index.insert, np.zeros((0, 2)))
+    raises(ValueError, "points has no rows", index.insert, np.zeros((0, 3)), v_matrix=np.zeros((0, 5)),
+           p_diag=np.zeros(0))
     index.insert(y)
     assert index.n_points == 53
 
@@ -217,7 +222,8 @@ def test_default_threads_beyond_the_limit_are_capped():
     code = ("import numpy as np, pcct; x = np.random.default_rng(0).normal(size=(300, 3)); "
             "m = pcct.ResidualModel(x, pcct.kernels.RBF(), inducing_count=20); "
             "i = pcct.cover_tree(m, algorithm='tree'); print(pcct._core.default_threads(), i.knn(3)[0][5, 0])")
-    env = {**os.environ, "OMP_NUM_THREADS": "1500"}
+    # OMP_THREAD_LIMIT keeps the threads actually started few (the default is still 1,500).
+    env = {**os.environ, "OMP_NUM_THREADS": "1500", "OMP_THREAD_LIMIT": "4"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1024", "5"]

@@ -9,9 +9,10 @@
 ///   bounds       every node stores its true subtree radius (and, for the residual metric, the
 ///                angular radius and rounding-error weight of its subtree) and the smallest id
 ///                in its subtree; queries prune with these, never with level radii;
-///   layout       each child's stored parent-child bound, and the level scan's clusters (every
-///                node below the cluster level in its nearest centre's cluster, each cluster's
-///                bound and smallest id), are what they would be if made again.
+///   layout       each child's stored parent-child bound is exact, and so are the level scan's
+///                clusters: every node below the cluster level sits in its nearest centre's
+///                cluster, whose stored bound and smallest id match its members (the cluster
+///                level itself is a speed choice, not checked).
 ///
 /// Construction is parallel and deterministic (batch insertion with prefix doubling and a
 /// lexicographically-first maximal independent set; docs/tree.md): the tree, and therefore
