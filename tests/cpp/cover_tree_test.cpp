@@ -231,6 +231,20 @@ tree::DynamicTree<Space> insert_all(const Space& s, int top, int threads) {
   return t;
 }
 
+// insert_all's tree renumbered breadth-first, with the points permuted to match (the layout
+// the index queries).
+template <class Space>
+struct LaidOut {
+  tree::DynamicTree<Space> tree;
+  Space space;
+};
+template <class Space>
+LaidOut<Space> laid_out(const Space& s0, int top, int threads) {
+  const auto t0 = insert_all(s0, top, threads);
+  const auto bfs = tree::breadth_first_order(t0);
+  return {tree::renumber(t0, bfs), s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()))};
+}
+
 TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
   // Re-derives the invariants from distances in the test, without the validator.
   const index_t n = 600;
@@ -259,11 +273,7 @@ TEST(CoverTree, ClustersPartitionTheTreeWithTrueBounds) {
   for (Shape shape : {Shape::gaussian, Shape::clusters, Shape::duplicates}) {
     const index_t n = 900;
     const auto x = points(shape, n, 2, 40);
-    const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2));
-    const auto t0 = insert_all(s0, 4, 2);
-    const auto bfs = tree::breadth_first_order(t0);
-    const auto t = tree::renumber(t0, bfs);
-    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    const auto [t, s] = laid_out(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)), 4, 2);
     const tree::PruneBounds<EuclideanSpace> pb(s);
     const auto layout = tree::make_layout(t, s, pb);
     const auto c = tree::make_clusters(t, layout, s, pb);
@@ -372,12 +382,7 @@ TEST(CoverTree, AutoPicksTheScanOnAWideResidualMetric) {
 TEST(CoverTree, ValidatorDetectsCorruption) {
   const index_t n = 300;
   const auto x = points(Shape::gaussian, n, 2, 4);
-  const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2));
-  const auto t = insert_all(s0, 4, 1);
-  const auto bfs = tree::breadth_first_order(t);
-  auto tt = tree::renumber(t, bfs);
-  std::vector<index_t> perm(bfs.begin(), bfs.end());
-  const auto s = s0.permuted(perm);
+  auto [tt, s] = laid_out(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)), 4, 1);
   const tree::PruneBounds<EuclideanSpace> pbs(s);
   auto layout = tree::make_layout(tt, s, pbs);
   ASSERT_TRUE(tree::validate_tree(tt, layout, s, pbs, 2).ok);
@@ -455,20 +460,12 @@ TEST(CoverTree, ValidatorDetectsClusterCorruption) {
   const index_t n = 2000;
   const auto x = points(Shape::gaussian, n, 3, 8);
   {
-    const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3));
-    const auto t0 = insert_all(s0, 4, 2);
-    const auto bfs = tree::breadth_first_order(t0);
-    const auto tt = tree::renumber(t0, bfs);
-    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    const auto [tt, s] = laid_out(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)), 4, 2);
     expect_cluster_corruption_found(tt, s, tree::PruneBounds<EuclideanSpace>(s));
   }
   {
     auto model = test::residual_model(x, n, 3, Kernel{}, test::first_ids(n, 64, 5));
-    const ResidualSpace& s0 = ResidualMetric(model).space();
-    const auto t0 = insert_all(s0, 0, 2);  // residual distances are <= 1
-    const auto bfs = tree::breadth_first_order(t0);
-    const auto tt = tree::renumber(t0, bfs);
-    const auto s = s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()));
+    const auto [tt, s] = laid_out(ResidualMetric(model).space(), 0, 2);  // residual distances are <= 1
     expect_cluster_corruption_found(tt, s, tree::PruneBounds<ResidualSpace>(s));
   }
 }
