@@ -17,6 +17,7 @@
 #include "tree/level_scan.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
+#include "tree/spatial_order.hpp"
 #include "tree/validate.hpp"
 #include "tree/validate_clusters.hpp"
 
@@ -109,7 +110,7 @@ struct CoverTreeIndex<Metric>::Impl {
     tree::BatchInserter<Space> inserter(t, build, pb, threads);
     inserter.insert(order, stats);
 
-    const std::vector<std::int32_t> bfs = tree::breadth_first_order(t);
+    const std::vector<std::int32_t> bfs = tree::breadth_first_order(t, tree::morton_keys(build));
     t = tree::renumber(t, bfs);
     std::vector<index_t> perm(bfs.begin(), bfs.end());
     Space new_space = build.permuted(perm, threads);

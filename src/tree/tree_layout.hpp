@@ -4,6 +4,7 @@
 // V rows, p) is permuted into this order so traversal reads memory sequentially.
 #include <algorithm>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include "tree/dynamic_tree.hpp"
@@ -24,9 +25,11 @@ struct TreeLayout {
   index_t size() const { return static_cast<index_t>(first_child.size()); }
 };
 
-/// Breadth-first order of the tree; children sorted by (level desc, distance to parent, row).
+/// Breadth-first order of the tree; children sorted by (level desc, key, distance to parent,
+/// row). `key` (one per row, e.g. morton_keys) puts spatially close siblings, and so their
+/// subtrees, next to each other; empty: no key.
 template <class Space>
-std::vector<std::int32_t> breadth_first_order(const DynamicTree<Space>& t) {
+std::vector<std::int32_t> breadth_first_order(const DynamicTree<Space>& t, std::span<const std::uint64_t> key = {}) {
   std::vector<std::int32_t> order;
   order.reserve(t.count);
   order.push_back(t.root);
@@ -36,6 +39,7 @@ std::vector<std::int32_t> breadth_first_order(const DynamicTree<Space>& t) {
     for (std::int32_t c = t.first_child[order[head]]; c >= 0; c = t.next_sibling[c]) kids.push_back(c);
     std::sort(kids.begin(), kids.end(), [&](std::int32_t a, std::int32_t b) {
       if (t.level[a] != t.level[b]) return t.level[a] > t.level[b];
+      if (!key.empty() && key[a] != key[b]) return key[a] < key[b];
       if (t.parent_dist[a] != t.parent_dist[b]) return t.parent_dist[a] < t.parent_dist[b];
       return a < b;
     });

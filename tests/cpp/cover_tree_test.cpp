@@ -9,6 +9,7 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <set>
 #include <type_traits>
 
 #include "core/parallel.hpp"
@@ -19,6 +20,7 @@
 #include "tree/clusters.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
+#include "tree/spatial_order.hpp"
 #include "tree/tree_layout.hpp"
 #include "tree/validate.hpp"
 #include "tree/validate_clusters.hpp"
@@ -241,8 +243,64 @@ struct LaidOut {
 template <class Space>
 LaidOut<Space> laid_out(const Space& s0, int top, int threads) {
   const auto t0 = insert_all(s0, top, threads);
-  const auto bfs = tree::breadth_first_order(t0);
+  const auto bfs = tree::breadth_first_order(t0, tree::morton_keys(s0));
   return {tree::renumber(t0, bfs), s0.permuted(std::vector<index_t>(bfs.begin(), bfs.end()))};
+}
+
+TEST(SpatialOrder, MortonKeysInterleaveCellBits) {
+  // Corners of a square: x's bits go to the even positions, y's to the odd ones.
+  const std::vector<double> sq = {0, 0, 1, 0, 0, 1, 1, 1};
+  const auto k = tree::morton_keys(EuclideanSpace::from_coords(MatrixView::row_major(sq.data(), 4, 2)));
+  std::uint64_t even = 0;  // bits 0, 2, ..., 40: x's 21 bits, all set for the top cell
+  for (int b = 0; b < 21; ++b) even |= std::uint64_t{1} << (2 * b);
+  EXPECT_EQ(k[0], 0u);
+  EXPECT_EQ(k[1], even);
+  EXPECT_EQ(k[2], k[1] << 1);
+  EXPECT_EQ(k[3], k[1] | k[2]);
+  // Z-order is monotone in each coordinate: a point whose cells are all <= another's never
+  // gets a larger key. Also near the largest coordinates accepted (1e150).
+  for (double scale : {1.0, 1e149}) {
+    const index_t n = 300;
+    for (int d : {1, 3, 8, 70}) {
+      auto x = points(Shape::gaussian, n, d, 11 + d);
+      for (double& v : x) v *= scale;
+      const auto s = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, d));
+      const auto key = tree::morton_keys(s);
+      for (index_t a = 0; a < n; ++a)
+        for (index_t b = 0; b < n; ++b) {
+          bool below = true;
+          for (int t = 0; t < d && below; ++t) below = s.coord(a, t) <= s.coord(b, t);
+          if (below) ASSERT_LE(key[a], key[b]) << "d=" << d << " rows " << a << ", " << b;
+        }
+      EXPECT_GT(std::set<std::uint64_t>(key.begin(), key.end()).size(), static_cast<size_t>(n / 2)) << d;
+    }
+  }
+}
+
+TEST(SpatialOrder, SiblingsAreLaidOutInKeyOrder) {
+  const index_t n = 2000;
+  const auto x = points(Shape::gaussian, n, 3, 5);
+  const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3));
+  const auto t0 = insert_all(s0, 5, 2);
+  const auto key = tree::morton_keys(s0);
+  const auto bfs = tree::breadth_first_order(t0, key);
+  ASSERT_EQ(static_cast<index_t>(bfs.size()), n);
+  const auto t = tree::renumber(t0, bfs);
+  index_t checked = 0;
+  for (index_t r = 0; r < n; ++r) {
+    std::int32_t prev = -1;
+    for (std::int32_t c = t.first_child[r]; c >= 0; prev = c, c = t.next_sibling[c]) {
+      if (prev < 0) continue;
+      EXPECT_LT(prev, c);  // breadth-first rows
+      if (t.level[prev] != t.level[c]) {
+        EXPECT_GT(t.level[prev], t.level[c]);
+        continue;
+      }
+      EXPECT_LE(key[bfs[prev]], key[bfs[c]]) << "children " << prev << ", " << c << " of " << r;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, n / 4);
 }
 
 TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
