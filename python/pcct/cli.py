@@ -69,17 +69,23 @@ def read_points(path: str, what: str) -> np.ndarray:
     return a
 
 
+def check_output_name(path: str, what: str) -> None:
+    """Refuses an output name before any work is done (and before any other file is written)."""
+    p = Path(path)
+    if p.suffix not in (".npy", ".csv", ".txt"):
+        raise CliError(f"cannot write {what} '{path}': expected a .npy, .csv or .txt file name")
+    if not p.parent.is_dir():
+        raise CliError(f"cannot write {what} '{path}': no directory '{p.parent}'")
+
+
 def write_array(path: str, a: np.ndarray, what: str) -> None:
+    check_output_name(path, what)
     p = Path(path)
     try:
         if p.suffix == ".npy":
             np.save(p, a)
-        elif p.suffix in (".csv", ".txt"):
-            np.savetxt(p, a, delimiter=",", fmt="%d" if a.dtype.kind == "i" else "%.17g")
         else:
-            raise CliError(f"cannot write {what} '{path}': expected a .npy or .csv file name")
-    except CliError:
-        raise
+            np.savetxt(p, a, delimiter=",", fmt="%d" if a.dtype.kind == "i" else "%.17g")
     except Exception as exc:
         raise CliError(f"cannot write {what} '{path}': {exc}") from exc
 
@@ -121,6 +127,11 @@ def check_metric_options(args) -> None:
 def cmd_knn(args) -> int:
     progress = Progress(args.quiet)
     check_metric_options(args)
+    check_output_name(args.out, "--out")
+    if args.distances:
+        check_output_name(args.distances, "--distances")
+        if Path(args.distances).resolve() == Path(args.out).resolve():
+            raise CliError("--out and --distances name the same file")
     coords = read_points(args.coords, "--coords")
     kernel = None
     if args.kernel:

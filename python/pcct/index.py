@@ -100,16 +100,34 @@ class KnnIndex:
         points (0 rows) is a no-op."""
         self._require_tree("insert")
         a = np.asarray(points)
-        if a.ndim == 2 and a.shape[0] == 0 and v_matrix is None and p_diag is None:
-            # Nothing to insert: a batch loop's empty last batch. (With factors the checks below
-            # run and refuse it.)
+        if a.ndim == 2 and a.shape[0] == 0:
+            # Nothing to insert (a batch loop's empty last batch): the arguments are checked as
+            # for a non-empty batch, then nothing happens.
             if a.shape[1] != self._core.dim:
                 raise ValueError(f"points have {a.shape[1]} columns but the index has dimension {self._core.dim}")
+            if v_matrix is not None or p_diag is not None:
+                self._check_empty_factors(v_matrix, p_diag)
             return
         pts = as_matrix(points, "points")
         v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix")
         p = None if p_diag is None else as_vector(p_diag, "p_diag")
         self._core.insert(pts, v, p, as_threads(n_threads) if n_threads is not None else self._n_threads)
+
+    def _check_empty_factors(self, v_matrix, p_diag) -> None:
+        if self._model is None:
+            raise ValueError("v_matrix/p_diag only apply to the residual-correlation metric")
+        if v_matrix is None or p_diag is None:
+            raise ValueError("v_matrix and p_diag must be given together")
+        if self._model.inducing.size > 0:
+            raise ValueError(
+                "v_matrix/p_diag: this index's model was built from inducing points, which give the "
+                "inserted points' V rows and p; insert the coordinates only"
+            )
+        v, p = np.asarray(v_matrix), np.asarray(p_diag)
+        if v.ndim != 2 or v.shape != (0, self._model.rank):
+            raise ValueError(f"v_matrix must have shape (0, {self._model.rank}) for 0 points, got {v.shape}")
+        if p.shape != (0,):
+            raise ValueError(f"p_diag must have shape (0,) for 0 points, got {p.shape}")
 
     def _require_tree(self, what: str) -> None:
         if not self._core.is_tree:

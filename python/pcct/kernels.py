@@ -36,8 +36,9 @@ class Kernel:
             variance = float(self.variance)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"variance must be a number, got {self.variance!r}") from exc
-        if not math.isfinite(variance) or variance <= 0:
-            raise ValueError(f"variance must be finite and > 0, got {self.variance!r}")
+        # Above 1e150 the product of two residual variances (rho's normaliser) overflows.
+        if not math.isfinite(variance) or variance <= 0 or variance > 1e150:
+            raise ValueError(f"variance must be > 0 and at most 1e150, got {self.variance!r}")
         object.__setattr__(self, "_ls", np.ascontiguousarray(ls))
 
     @property

@@ -29,8 +29,8 @@ std::string_view kernel_type_name(KernelType type) {
 }
 
 void Kernel::validate(int dim) const {
-  PCCT_REQUIRE(std::isfinite(variance) && variance > 0, "kernel variance must be finite and > 0, got ",
-               variance);
+  PCCT_REQUIRE(std::isfinite(variance) && variance > 0 && variance <= kMaxVariance,
+               "kernel variance must be > 0 and at most 1e150, got ", variance);
   PCCT_REQUIRE(!lengthscale.empty(), "kernel lengthscale must not be empty");
   PCCT_REQUIRE(lengthscale.size() == 1 || static_cast<int>(lengthscale.size()) == dim,
                "kernel lengthscale has ", lengthscale.size(), " values but the coordinates have ", dim,

@@ -72,6 +72,10 @@ TEST(Kernel, ValidateNamesTheBadParameter) {
       std::invalid_argument);
   k.variance = std::nan("");
   EXPECT_THROW(k.validate(3), std::invalid_argument);
+  k.variance = 1e151;  // the product of two residual variances would overflow
+  EXPECT_THROW(k.validate(3), std::invalid_argument);
+  k.variance = 1e150;
+  EXPECT_NO_THROW(k.validate(3));
   k.variance = 1;
   k.lengthscale = {1.0, -2.0, 1.0};
   EXPECT_THROW(k.validate(3), std::invalid_argument);

@@ -1,5 +1,6 @@
 """The `pcct` command on user files and on the built-in gold workload."""
 import json
+import re
 import subprocess
 import sys
 
@@ -62,6 +63,31 @@ def test_unreadable_and_bad_files_give_clear_errors(tmp_path):
     np.save(tmp_path / "y.npy", np.ones((5, 2)))
     r = run_cli("knn", "--coords", str(tmp_path / "y.npy"), "--k", "9", "--out", str(tmp_path / "o.npy"))
     assert r.returncode == 2 and "exceeds the number of points" in r.stderr
+
+
+def test_bad_output_names_are_refused_before_any_work(tmp_path):
+    # A bad --distances name must not leave --out written (nor cost a build and the queries).
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(50, 2)))
+    x = str(tmp_path / "x.npy")
+    out = tmp_path / "ids.npy"
+    cases = [
+        (["--out", str(out), "--distances", str(tmp_path / "d.xyz")], "cannot write --distances .*expected a .npy, .csv or .txt"),
+        (["--out", str(tmp_path / "ids.dat")], "cannot write --out .*expected a .npy, .csv or .txt"),
+        (["--out", str(tmp_path / "nodir" / "ids.npy")], "cannot write --out .*no directory"),
+        (["--out", str(out), "--distances", str(out)], "--out and --distances name the same file"),
+        # Checked before the other arguments (here a bad k) are used.
+        (["--out", str(out), "--distances", str(tmp_path / "d.bad"), "--k", "0"], "cannot write --distances"),
+    ]
+    for extra, match in cases:
+        k = [] if "--k" in extra else ["--k", "3"]
+        r = run_cli("knn", "--coords", x, "--quiet", *k, *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert re.search(match, r.stderr), (extra, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not out.exists()
+    r = run_cli("knn", "--coords", x, "--k", "3", "--quiet", "--out", str(tmp_path / "ids.txt"))
+    assert r.returncode == 0, r.stderr
+    assert np.loadtxt(tmp_path / "ids.txt", delimiter=",").shape == (50, 3)
 
 
 def test_bench_gold_reduced_reports_recall_one():

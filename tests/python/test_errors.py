@@ -88,12 +88,25 @@ def test_k_not_an_integer():
     ({"lengthscale": 0.0}, "lengthscale must be finite and > 0"),
     ({"lengthscale": -1.0}, "lengthscale must be finite and > 0"),
     ({"lengthscale": [1.0, np.nan]}, "lengthscale must be finite and > 0"),
-    ({"variance": 0.0}, "variance must be finite and > 0"),
-    ({"variance": -2.0}, "variance must be finite and > 0"),
-    ({"variance": np.inf}, "variance must be finite and > 0"),
+    ({"variance": 0.0}, "variance must be > 0 and at most 1e150"),
+    ({"variance": -2.0}, "variance must be > 0 and at most 1e150"),
+    ({"variance": np.inf}, "variance must be > 0 and at most 1e150"),
+    ({"variance": 1e151}, "variance must be > 0 and at most 1e150"),
 ])
 def test_bad_kernel_parameters(kw, match):
     raises(ValueError, match, pcct.kernels.Matern32, **kw)
+
+
+def test_largest_variance_keeps_the_answer_of_variance_one():
+    # rho does not depend on the variance; at the largest accepted one (1e150) the residual
+    # variances' product must not overflow into rho = 0 (every distance 1).
+    x = np.random.default_rng(0).normal(size=(100, 2))
+    want = pcct.cover_tree(x, pcct.kernels.RBF(1.0, 1.0), inducing_count=10, seed=0).knn(3, queries=[50, 7])
+    for algorithm in ("tree", "scan", "brute"):
+        got = pcct.cover_tree(x, pcct.kernels.RBF(1.0, 1e150), inducing_count=10, seed=0,
+                              algorithm=algorithm).knn(3, queries=[50, 7])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-6)
 
 
 def test_inducing_count_out_of_range():
@@ -211,10 +224,38 @@ def test_insert_of_factors_into_an_inducing_point_model_is_refused():
     index.insert(np.zeros((0, 3)))  # no points: nothing to do (a batch loop's last batch)
     assert index.n_points == 50
     raises(ValueError, "points have 2 columns but the index has dimension 3", index.insert, np.zeros((0, 2)))
-    raises(ValueError, "points has no rows", index.insert, np.zeros((0, 3)), v_matrix=np.zeros((0, 5)),
+    raises(ValueError, "built from inducing points", index.insert, np.zeros((0, 3)), v_matrix=np.zeros((0, 5)),
            p_diag=np.zeros(0))
     index.insert(y)
     assert index.n_points == 53
+
+
+def test_empty_insert_with_factors_is_checked_then_a_no_op():
+    # A batch loop over the user's own factors ends with an empty batch: nothing to insert, but
+    # the arguments are checked as for a non-empty batch.
+    y = X[:4] + 0.01
+    full = pcct.ResidualModel(np.vstack([X, y]), RBF, inducing=np.arange(5))  # valid factors for X and y
+    v, p = full.v_matrix, full.p_diag
+    model = pcct.ResidualModel.from_factors(X, RBF, v_matrix=v[:50], p_diag=p[:50])
+    index = pcct.cover_tree(model, algorithm="tree")
+    rank = model.rank
+    index.insert(np.zeros((0, 3)), v_matrix=np.zeros((0, rank)), p_diag=np.zeros(0))
+    assert index.n_points == 50
+    raises(ValueError, "must be given together", index.insert, np.zeros((0, 3)), v_matrix=np.zeros((0, rank)))
+    raises(ValueError, rf"v_matrix must have shape \(0, {rank}\)", index.insert, np.zeros((0, 3)),
+           v_matrix=np.zeros((0, rank + 1)), p_diag=np.zeros(0))
+    raises(ValueError, r"p_diag must have shape \(0,\)", index.insert, np.zeros((0, 3)),
+           v_matrix=np.zeros((0, rank)), p_diag=np.zeros(1))
+    assert index.n_points == 50
+    raises(ValueError, f"v_matrix has {rank + 1} columns but the index's V has rank {rank}", index.insert, y,
+           v_matrix=np.zeros((4, rank + 1)), p_diag=p[50:])
+    raises(ValueError, "points have 2 columns but the index has dimension 3", index.insert, y[:, :2],
+           v_matrix=v[50:], p_diag=p[50:])
+    assert index.n_points == 50
+    index.insert(y, v_matrix=v[50:], p_diag=p[50:])
+    assert index.n_points == 54
+    raises(ValueError, "only apply to the residual-correlation metric", pcct.cover_tree(X).insert,
+           np.zeros((0, 3)), v_matrix=np.zeros((0, 2)), p_diag=np.zeros(0))
 
 
 def test_default_threads_beyond_the_limit_are_capped():

@@ -14,12 +14,14 @@ KernelType parse_kernel_type(std::string_view name);
 std::string_view kernel_type_name(KernelType type);
 
 struct Kernel {
+  /// Largest variance accepted: above it the product of two residual variances overflows.
+  static constexpr double kMaxVariance = 1e150;
   KernelType type = KernelType::rbf;
   double variance = 1.0;
   std::vector<double> lengthscale{1.0};  ///< size 1 (isotropic) or dim (ARD)
 
-  /// Throws std::invalid_argument naming the bad parameter (variance or lengthscale
-  /// not finite and > 0, or an ARD lengthscale whose length differs from `dim`).
+  /// Throws std::invalid_argument naming the bad parameter (variance not in (0, 1e150],
+  /// lengthscale not finite and > 0, or an ARD lengthscale whose length differs from `dim`).
   void validate(int dim) const;
   /// Lengthscale of dimension t (the scalar one if isotropic).
   double lengthscale_of(int t) const { return lengthscale.size() == 1 ? lengthscale[0] : lengthscale[t]; }
