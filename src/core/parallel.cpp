@@ -8,7 +8,8 @@
 namespace pcct {
 
 int resolve_threads(int requested) {
-  PCCT_REQUIRE(requested <= kMaxThreads, "n_threads must be at most ", kMaxThreads, ", got ", requested);
+  PCCT_REQUIRE(requested >= 0 && requested <= kMaxThreads, "n_threads must be 0 (the default) to ", kMaxThreads,
+               ", got ", requested);
   if (requested > 0) return requested;
   // OpenMP's default (OMP_NUM_THREADS, or the cores) is capped at the limit rather than
   // refused: the user never asked for it.

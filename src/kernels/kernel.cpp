@@ -29,6 +29,9 @@ std::string_view kernel_type_name(KernelType type) {
 }
 
 void Kernel::validate(int dim) const {
+  PCCT_REQUIRE(type == KernelType::rbf || type == KernelType::matern12 || type == KernelType::matern32 ||
+                   type == KernelType::matern52,
+               "kernel type ", static_cast<int>(type), " is not one of rbf, matern12, matern32, matern52");
   PCCT_REQUIRE(std::isfinite(variance) && variance > 0 && variance <= kMaxVariance,
                "kernel variance must be > 0 and at most 1e150, got ", variance);
   PCCT_REQUIRE(!lengthscale.empty(), "kernel lengthscale must not be empty");

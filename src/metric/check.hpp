@@ -4,6 +4,7 @@
 
 #include "pcct/core/errors.hpp"
 #include "pcct/core/matrix_view.hpp"
+#include "pcct/core/view_checks.hpp"
 
 namespace pcct::detail {
 
@@ -27,6 +28,7 @@ inline void require_representable(MatrixView m, const char* what) {
 }
 
 inline void require_nonempty(MatrixView m, const char* what) {
+  require_valid_view(m, what);
   PCCT_REQUIRE(m.rows > 0, what, " has no rows (N = 0)");
   PCCT_REQUIRE(m.cols > 0, what, " has no columns (dimension 0)");
 }

@@ -1,9 +1,11 @@
 #include "pcct/metric/residual_space.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/parallel.hpp"
 #include "pcct/core/errors.hpp"
+#include "metric/check.hpp"
 #include "metric/thin_tile.hpp"
 #include "simd/dispatch.hpp"
 
@@ -11,10 +13,17 @@ namespace pcct {
 
 namespace {
 constexpr index_t kCopyRows = 2048;  // rows per parallel item when filling or copying V
+
+// The constructor's first initialiser: refuses a negative shape before anything is sized by it.
+Kernel checked_shape(Kernel kernel, int dim, int rank, index_t n) {
+  PCCT_REQUIRE(dim >= 0 && rank >= 0 && n >= 0, "a residual space needs dim, rank and n >= 0, got ", dim, ", ",
+               rank, " and ", n);
+  return kernel;
+}
 }
 
 ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n, int n_threads)
-    : kernel_(std::move(kernel)),
+    : kernel_(checked_shape(std::move(kernel), dim, rank, n)),
       n_(n),
       dim_(dim),
       rank_(rank),
@@ -50,6 +59,28 @@ void ResidualSpace::mark_external() {
 void ResidualSpace::append(const ResidualSpace& more, index_t first_id) {
   PCCT_REQUIRE(more.dim_ == dim_ && more.rank_ == rank_, "appended points have dimension ", more.dim_,
                " and rank ", more.rank_, ", expected ", dim_, " and ", rank_);
+  // Spaces can be built and edited through public calls: appended rows get the checks the
+  // model's constructors apply (a NaN would pass the metric check, whose comparisons it fails).
+  PCCT_REQUIRE(more.kernel_.type == kernel_.type && more.kernel_.variance == kernel_.variance &&
+                   more.kernel_.lengthscale == kernel_.lengthscale,
+               "appended points were embedded with a different kernel (", kernel_type_name(more.kernel_.type),
+               ", variance ", more.kernel_.variance, ") than these points (", kernel_type_name(kernel_.type),
+               ", variance ", kernel_.variance, ")");
+  for (index_t i = 0; i < more.n_; ++i) {
+    for (int t = 0; t < dim_; ++t) {
+      const double x = more.scaled_coord(i, t);
+      PCCT_REQUIRE(std::isfinite(x) && std::abs(x) <= detail::kMaxCoordinate, "appended point ", i,
+                   " has a non-finite or too large coordinate (", x, ") in dimension ", t);
+    }
+    for (int j = 0; j < rank_; ++j) {
+      const double v = more.v_row(i)[j];
+      PCCT_REQUIRE(std::isfinite(v) && std::abs(v) <= detail::kMaxCoordinate, "appended point ", i,
+                   " has a non-finite or too large V entry (", v, ") in column ", j);
+    }
+    const double p = more.p(i);
+    PCCT_REQUIRE(std::isfinite(p) && p >= 1e-150 && p <= 1e150, "appended point ", i, " has p = ", p,
+                 ", outside [1e-150, 1e150]");
+  }
   const index_t n = n_ + more.n_;
   std::vector<double> xs(static_cast<size_t>(n) * dim_);
   for (int t = 0; t < dim_; ++t) {

@@ -1,6 +1,7 @@
 #include "pcct/model/residual_model.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -44,10 +45,12 @@ ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kern
   const int dim = static_cast<int>(coords.cols);
   kernel.validate(dim);
   const index_t n = coords.rows;
-  const int m = static_cast<int>(inducing.size);
-  PCCT_REQUIRE(m > 0, "inducing must contain at least one point (inducing_count must be > 0)");
-  PCCT_REQUIRE(inducing.size <= n, "there are ", inducing.size, " inducing points but only ", n,
+  detail::require_valid_vector(inducing, "inducing");
+  PCCT_REQUIRE(inducing.size > 0, "inducing must contain at least one point (inducing_count must be > 0)");
+  PCCT_REQUIRE(inducing.size <= n && inducing.size <= INT_MAX, "there are ", inducing.size,
+               " inducing points but only ", n,
                " points (inducing_count, or the length of inducing, must be at most the number of points)");
+  const int m = static_cast<int>(inducing.size);
   std::vector<char> seen(n, 0);
   ResidualModel model;
   model.inducing_.resize(m);
@@ -102,6 +105,8 @@ ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kerne
   const int dim = static_cast<int>(coords.cols);
   kernel.validate(dim);
   const index_t n = coords.rows;
+  detail::require_valid_view(v, "v_matrix");
+  detail::require_valid_vector(p, "p_diag");
   PCCT_REQUIRE(v.rows == n, "v_matrix has ", v.rows, " rows but coords has ", n, " (one row per point)");
   PCCT_REQUIRE(p.size == n, "p_diag has ", p.size, " entries but coords has ", n, " rows");
   detail::require_finite(v, "v_matrix");
@@ -129,6 +134,7 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
   PCCT_REQUIRE(can_embed(), what,
                " given as coordinates need a model built from inducing points; a model built from "
                "user factors (v_matrix, p_diag) only answers queries by point id");
+  detail::require_valid_view(coords, what);
   PCCT_REQUIRE(coords.cols == dim(), what, " have ", coords.cols, " columns but the model has dimension ", dim());
   PCCT_REQUIRE(coords.rows > 0, what, " has no rows");
   detail::require_finite(coords, what);

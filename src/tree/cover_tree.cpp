@@ -166,6 +166,8 @@ CoverTreeIndex<Metric>::CoverTreeIndex(Metric metric, const CoverTreeParams& par
   // Bases very close to 1 need millions of levels (LevelScale::depth_for); 1.01 already needs 3,500.
   PCCT_REQUIRE(std::isfinite(params.base) && params.base >= 1.01, "base must be a finite number >= 1.01, got ",
                params.base);
+  PCCT_REQUIRE(params.engine == TreeEngine::walk || params.engine == TreeEngine::scan, "engine ",
+               static_cast<int>(params.engine), " is not TreeEngine::walk or TreeEngine::scan");
   PCCT_REQUIRE(impl_->metric.space().size() < INT32_MAX, "the cover tree holds at most 2^31 - 1 points");
   impl_->grow(impl_->metric.space(), 0, resolve_threads(params.n_threads));
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pcct/core/errors.hpp"
+#include "pcct/core/view_checks.hpp"
 #include "pcct/knn/knn_types.hpp"
 
 namespace pcct {
@@ -39,6 +40,7 @@ inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet&
   PCCT_REQUIRE(!(params.predecessor && queries.kind == QuerySet::Kind::coords),
                "predecessor_mode needs queries given by point id (or all points), not new coordinates");
   if (queries.kind == QuerySet::Kind::ids) {
+    detail::require_valid_vector(queries.ids, "query ids");
     for (index_t i = 0; i < queries.ids.size; ++i) {
       const index_t id = queries.ids[i];
       PCCT_REQUIRE_RANGE(id >= 0 && id < n, "query id ", id, " at position ", i, " is out of range [0, ", n, ")");
@@ -64,6 +66,10 @@ QueryRows<typename Metric::Space> resolve_queries(const Metric& metric, const Qu
       for (index_t i = 0; i < queries.ids.size; ++i) out.ids[i] = queries.ids[i];
       break;
     case QuerySet::Kind::coords:
+      detail::require_valid_view(queries.coords, "queries");
+      PCCT_REQUIRE(queries.coords.cols == metric.space().dim(), "queries have ", queries.coords.cols,
+                   " columns but the points have dimension ", metric.space().dim());
+      if (queries.coords.rows == 0) break;  // no queries: a (0, k) answer, as for an empty id list
       out.external.emplace(metric.embed(queries.coords, params.n_threads));
       out.ids.assign(out.external->size(), -1);
       break;

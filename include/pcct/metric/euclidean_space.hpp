@@ -2,6 +2,7 @@
 /// Points under the Euclidean metric, stored structure-of-arrays in a chosen order
 /// (original order for the brute force, tree order for the cover tree).
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "pcct/core/matrix_view.hpp"
@@ -19,6 +20,20 @@ class EuclideanSpace {
   };
 
   EuclideanSpace() = default;
+  EuclideanSpace(const EuclideanSpace&) = default;
+  EuclideanSpace& operator=(const EuclideanSpace&) = default;
+  /// A moved-from space is empty (size 0), not a size without its rows.
+  EuclideanSpace(EuclideanSpace&& o) noexcept { *this = std::move(o); }
+  EuclideanSpace& operator=(EuclideanSpace&& o) noexcept {
+    if (this == &o) return *this;
+    n_ = std::exchange(o.n_, 0);
+    dim_ = std::exchange(o.dim_, 0);
+    xs_ = std::move(o.xs_);
+    ids_ = std::move(o.ids_);
+    o.xs_.clear();
+    o.ids_.clear();
+    return *this;
+  }
   /// Copies coords (n x dim, any strides). Throws if empty or not finite (`what` names the argument).
   static EuclideanSpace from_coords(MatrixView coords, const char* what = "coords");
 

@@ -36,7 +36,13 @@ class ResidualMetric {
   using Space = ResidualSpace;
   static constexpr const char* name = "residual_correlation";
 
-  explicit ResidualMetric(std::shared_ptr<const ResidualModel> model) : model_(std::move(model)) {}
+  explicit ResidualMetric(std::shared_ptr<const ResidualModel> model) : model_(std::move(model)) {
+    PCCT_REQUIRE(model_ != nullptr, "the residual metric needs a model (got a null pointer)");
+  }
+  // Copy-only: "moving" copies the shared pointer, so a moved-from metric (and the index
+  // holding it) still has its model instead of a null one.
+  ResidualMetric(const ResidualMetric&) = default;
+  ResidualMetric& operator=(const ResidualMetric&) = default;
   const Space& space() const { return model_->space(); }
   const ResidualModel& model() const { return *model_; }
   Space embed(MatrixView coords, int n_threads) const { return model_->embed(coords, n_threads, "queries"); }

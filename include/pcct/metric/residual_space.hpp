@@ -5,6 +5,7 @@
 /// Everything is float64: K - V.V cancels ~6 digits on typical data, so float32 would
 /// return wrong neighbours. V rows are zero-padded to a multiple of 8 and 64-byte aligned.
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "pcct/core/aligned.hpp"
@@ -27,6 +28,28 @@ class ResidualSpace {
   };
 
   ResidualSpace() = default;
+  ResidualSpace(const ResidualSpace&) = default;
+  ResidualSpace& operator=(const ResidualSpace&) = default;
+  /// A moved-from space is empty (size 0), not a size without its rows.
+  ResidualSpace(ResidualSpace&& o) noexcept { *this = std::move(o); }
+  ResidualSpace& operator=(ResidualSpace&& o) noexcept {
+    if (this == &o) return *this;
+    kernel_ = std::move(o.kernel_);
+    n_ = std::exchange(o.n_, 0);
+    dim_ = std::exchange(o.dim_, 0);
+    rank_ = std::exchange(o.rank_, 0);
+    rank_pad_ = std::exchange(o.rank_pad_, 0);
+    v_ = std::move(o.v_);
+    xs_ = std::move(o.xs_);
+    p_ = std::move(o.p_);
+    ids_ = std::move(o.ids_);
+    o.kernel_ = Kernel{};
+    o.v_.clear();
+    o.xs_.clear();
+    o.p_.clear();
+    o.ids_.clear();
+    return *this;
+  }
   /// Space with the given kernel and shape, V zeroed (on n_threads threads: first-touching the
   /// 134 MB of gold's V on one thread cost ~50 ms); rows are filled by the model.
   ResidualSpace(Kernel kernel, int dim, int rank, index_t n, int n_threads = 1);

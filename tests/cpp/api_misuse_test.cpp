@@ -1,0 +1,155 @@
+// Misuse of the public C++ API (found by a black-box review): each must give a named
+// exception or a well-defined state, never a crash or a silent wrong answer.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "pcct/knn/brute_force.hpp"
+#include "pcct/metric/metrics.hpp"
+#include "pcct/tree/cover_tree.hpp"
+#include "test_util.hpp"
+
+namespace pcct {
+namespace {
+
+using test::normal_matrix;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+template <class F>
+void expect_invalid(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected one mentioning '" << part << "'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+std::shared_ptr<ResidualModel> model_over(const std::vector<double>& x, index_t n, int d, const Kernel& k) {
+  return test::residual_model(x, n, d, k, test::first_ids(n, 16, n / 16));
+}
+
+TEST(ApiMisuse, MovedFromIndexesAndModelsAreEmptyOrIntact) {
+  const index_t n = 200;
+  const auto x = normal_matrix(n, 2, 1);
+  BruteForceIndex<EuclideanMetric> a{EuclideanMetric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 2)))};
+  const auto want = a.knn(QuerySet::all_points(), KnnParams{3});
+  auto b = std::move(a);
+  EXPECT_EQ(b.knn(QuerySet::all_points(), KnnParams{3}).ids, want.ids);
+  EXPECT_EQ(a.size(), 0);  // NOLINT(bugprone-use-after-move): the moved-from state is the test
+  expect_invalid([&] { a.knn(QuerySet::all_points(), KnnParams{3}); }, "exceeds the number of points (0)");
+
+  // The residual metric shares its model, so a moved-from index still answers.
+  auto model = model_over(x, n, 2, Kernel{});
+  BruteForceIndex<ResidualMetric> r{ResidualMetric(model)};
+  const auto rwant = r.knn(QuerySet::all_points(), KnnParams{4});
+  auto r2 = std::move(r);
+  EXPECT_EQ(r.size(), n);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(r.knn(QuerySet::all_points(), KnnParams{4}).ids, rwant.ids);
+  EXPECT_EQ(r2.knn(QuerySet::all_points(), KnnParams{4}).ids, rwant.ids);
+
+  ResidualModel m = *model;
+  ResidualModel m2 = std::move(m);
+  EXPECT_EQ(m.size(), 0);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(m.rank(), 0);
+  EXPECT_EQ(m2.size(), n);
+  EXPECT_EQ(m2.rank(), 16);
+}
+
+TEST(ApiMisuse, NullModelIsRefused) {
+  expect_invalid([] { ResidualMetric metric(nullptr); }, "null pointer");
+}
+
+TEST(ApiMisuse, BadViewsAreRefusedBeforeAnyRead) {
+  const auto x = normal_matrix(30, 2, 2);
+  expect_invalid([] { EuclideanSpace::from_coords(MatrixView{nullptr, 10, 3, 3, 1}); }, "null pointer");
+  expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 10, -3, 2, 1}); }, "negative shape");
+  expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 2, (index_t{1} << 32) + 2, 2, 0}); },
+                 "too many columns");
+  expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 3, 2, LLONG_MAX / 2 + 1, 1}); }, "overflow");
+  const auto xv = MatrixView::row_major(x.data(), 30, 2);
+  expect_invalid([&] { ResidualModel::from_inducing(xv, Kernel{}, IdView{nullptr, 3, 1}); }, "null pointer");
+  expect_invalid([&] { ResidualModel::from_inducing(xv, Kernel{}, IdView{nullptr, -3, 1}); }, "negative size");
+  std::vector<double> v(30 * 2, 0.1), p(30, 1.0);
+  expect_invalid([&] { ResidualModel::from_factors(xv, Kernel{}, MatrixView{v.data(), 30, -3, 2, 1}, VectorView{p.data(), 30, 1}); },
+                 "negative shape");
+  expect_invalid([&] { ResidualModel::from_factors(xv, Kernel{}, MatrixView::row_major(v.data(), 30, 2), VectorView{nullptr, 30, 1}); },
+                 "null pointer");
+  expect_invalid([] { ResidualSpace s(Kernel{}, 2, -9, 5); }, "rank and n >= 0");
+
+  BruteForceIndex<EuclideanMetric> e{EuclideanMetric(EuclideanSpace::from_coords(xv))};
+  const index_t ids[] = {1, 2};
+  expect_invalid([&] { e.knn(QuerySet::by_ids(IdView{ids, -5, 1}), KnnParams{1}); }, "negative size");
+  expect_invalid([&] { e.knn(QuerySet::by_ids(IdView{nullptr, 2, 1}), KnnParams{1}); }, "null pointer");
+  expect_invalid([&] { e.knn(QuerySet::by_coords(MatrixView{nullptr, 2, 2, 2, 1}), KnnParams{1}); }, "null pointer");
+}
+
+TEST(ApiMisuse, NoCoordinateQueriesGiveAnEmptyAnswer) {
+  const auto x = normal_matrix(40, 2, 3);
+  const auto xv = MatrixView::row_major(x.data(), 40, 2);
+  const auto model = model_over(x, 40, 2, Kernel{});
+  CoverTreeIndex<ResidualMetric> t{ResidualMetric(model)};
+  BruteForceIndex<EuclideanMetric> e{EuclideanMetric(EuclideanSpace::from_coords(xv))};
+  for (const Index* index : {static_cast<const Index*>(&t), static_cast<const Index*>(&e)}) {
+    const auto r = index->knn(QuerySet::by_coords(MatrixView{x.data(), 0, 2, 2, 1}), KnnParams{3});
+    EXPECT_EQ(r.queries, 0);
+    EXPECT_TRUE(r.ids.empty());
+    expect_invalid([&] { index->knn(QuerySet::by_coords(MatrixView{x.data(), 0, 3, 3, 1}), KnnParams{3}); },
+                   "columns but the points have dimension 2");
+  }
+}
+
+TEST(ApiMisuse, InsertRefusesEditedRowsAndAnotherKernel) {
+  const index_t n = 600;
+  const auto x = normal_matrix(n + 3, 2, 4);
+  const auto model = model_over(x, n, 2, Kernel{});
+  CoverTreeIndex<ResidualMetric> t{ResidualMetric(model)};
+  const auto y = MatrixView::row_major(x.data() + n * 2, 3, 2);
+  const auto before = t.knn(QuerySet::all_points(), KnnParams{5});
+  const auto refused = [&](auto edit, const std::string& part) {
+    auto s = model->embed(y);
+    edit(s);
+    expect_invalid([&] { t.insert(s); }, part);
+    EXPECT_EQ(t.size(), n);
+    EXPECT_TRUE(t.validate().ok);
+    EXPECT_EQ(t.knn(QuerySet::all_points(), KnnParams{5}).ids, before.ids);
+  };
+  refused([](ResidualSpace& s) { s.p_mut(1) = kNaN; }, "has p = nan");
+  refused([](ResidualSpace& s) { s.p_mut(1) = 0.0; }, "outside [1e-150, 1e150]");
+  refused([](ResidualSpace& s) { s.v_row_mut(2)[0] = kNaN; }, "V entry");
+  refused([](ResidualSpace& s) { s.set_scaled_coord(0, 1, kNaN); }, "coordinate");
+  refused([](ResidualSpace& s) { s.set_scaled_coord(0, 1, 1e200); }, "coordinate");
+  Kernel other;
+  other.lengthscale = {0.05};
+  const auto model2 = model_over(x, n, 2, other);
+  expect_invalid([&] { t.insert(model2->embed(y)); }, "different kernel");
+  Kernel louder;
+  louder.variance = 2.0;
+  expect_invalid([&] { t.insert(model_over(x, n, 2, louder)->embed(y)); }, "different kernel");
+  EXPECT_EQ(t.size(), n);
+  t.insert(model->embed(y));  // the same kernel is accepted
+  EXPECT_EQ(t.size(), n + 3);
+  EXPECT_TRUE(t.validate().ok);
+}
+
+TEST(ApiMisuse, OutOfRangeEnumsAndThreadCountsAreRefused) {
+  Kernel k;
+  k.type = static_cast<KernelType>(42);
+  expect_invalid([&] { k.validate(2); }, "kernel type 42");
+  const auto x = normal_matrix(50, 2, 5);
+  expect_invalid([&] { model_over(x, 50, 2, k); }, "kernel type 42");
+  CoverTreeParams cp;
+  cp.engine = static_cast<TreeEngine>(7);
+  const auto model = model_over(x, 50, 2, Kernel{});
+  expect_invalid([&] { CoverTreeIndex<ResidualMetric> t(ResidualMetric(model), cp); }, "engine 7");
+  BruteForceIndex<ResidualMetric> b{ResidualMetric(model)};
+  expect_invalid([&] { b.knn(QuerySet::all_points(), KnnParams{2, false, -7}); }, "n_threads must be 0");
+}
+
+}  // namespace
+}  // namespace pcct
