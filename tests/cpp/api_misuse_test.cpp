@@ -72,6 +72,9 @@ TEST(ApiMisuse, BadViewsAreRefusedBeforeAnyRead) {
   expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 2, (index_t{1} << 32) + 2, 2, 0}); },
                  "too many columns");
   expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 3, 2, LLONG_MAX / 2 + 1, 1}); }, "overflow");
+  expect_invalid([&] { EuclideanSpace::from_coords(MatrixView{x.data(), 2, 2, LLONG_MIN, 1}); }, "overflow");
+  // One row never steps by its row stride, whatever it is.
+  EXPECT_EQ(EuclideanSpace::from_coords(MatrixView{x.data(), 1, 2, LLONG_MIN, 1}).coord(0, 1), x[1]);
   const auto xv = MatrixView::row_major(x.data(), 30, 2);
   expect_invalid([&] { ResidualModel::from_inducing(xv, Kernel{}, IdView{nullptr, 3, 1}); }, "null pointer");
   expect_invalid([&] { ResidualModel::from_inducing(xv, Kernel{}, IdView{nullptr, -3, 1}); }, "negative size");
