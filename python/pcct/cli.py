@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pcct", description="Exact cover-tree k-nearest neighbours.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    knn = sub.add_parser("knn", help="k nearest neighbours of your points (.npy or .csv)")
+    knn = sub.add_parser("knn", help="k nearest neighbours of your points (.npy, .csv or .txt)")
     knn.add_argument("--coords", required=True,
                      help="N x D coordinates: .npy (a 1-D array is N points on a line) or comma-separated .csv/.txt")
     knn.add_argument("--kernel", choices=KERNEL_NAMES,
@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     knn.add_argument("--algorithm", choices=ALGORITHMS, default="auto")
     knn.add_argument("--threads", type=int, default=None)
     knn.add_argument("--base", type=float, default=2.0, help="cover-tree level ratio")
-    knn.add_argument("--out", required=True, help="output ids (.npy or .csv)")
-    knn.add_argument("--distances", help="output distances (.npy or .csv)")
+    knn.add_argument("--out", required=True, help="output ids (.npy, .csv or .txt)")
+    knn.add_argument("--distances", help="output distances (.npy, .csv or .txt)")
     knn.add_argument("--quiet", action="store_true")
     knn.set_defaults(func=cmd_knn)
 

@@ -100,9 +100,12 @@ class KnnIndex:
         points (0 rows) is a no-op."""
         self._require_tree("insert")
         a = np.asarray(points)
+        threads = as_threads(n_threads) if n_threads is not None else self._n_threads
         if a.ndim == 2 and a.shape[0] == 0:
             # Nothing to insert (a batch loop's empty last batch): the arguments are checked as
             # for a non-empty batch, then nothing happens.
+            if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
+                raise ValueError(f"points must contain real numbers, got dtype {a.dtype}")
             if a.shape[1] != self._core.dim:
                 raise ValueError(f"points have {a.shape[1]} columns but the index has dimension {self._core.dim}")
             if v_matrix is not None or p_diag is not None:
@@ -111,7 +114,7 @@ class KnnIndex:
         pts = as_matrix(points, "points")
         v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix")
         p = None if p_diag is None else as_vector(p_diag, "p_diag")
-        self._core.insert(pts, v, p, as_threads(n_threads) if n_threads is not None else self._n_threads)
+        self._core.insert(pts, v, p, threads)
 
     def _check_empty_factors(self, v_matrix, p_diag) -> None:
         if self._model is None:
@@ -124,6 +127,9 @@ class KnnIndex:
                 "inserted points' V rows and p; insert the coordinates only"
             )
         v, p = np.asarray(v_matrix), np.asarray(p_diag)
+        for name, arr in (("v_matrix", v), ("p_diag", p)):
+            if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
+                raise ValueError(f"{name} must contain real numbers, got dtype {arr.dtype}")
         if v.ndim != 2 or v.shape != (0, self._model.rank):
             raise ValueError(f"v_matrix must have shape (0, {self._model.rank}) for 0 points, got {v.shape}")
         if p.shape != (0,):

@@ -377,9 +377,9 @@ NB_MODULE(_core, m) {
                 PCCT_REQUIRE(!model->can_embed(),
                              "v_matrix/p_diag: this index's model was built from inducing points, which "
                              "give the inserted points' V rows and p; insert the coordinates only");
-                PCCT_REQUIRE(static_cast<int>(c.shape(1)) == model->dim(), "points have ", c.shape(1),
+                PCCT_REQUIRE(c.shape(1) == static_cast<size_t>(model->dim()), "points have ", c.shape(1),
                              " columns but the index has dimension ", model->dim());
-                PCCT_REQUIRE(static_cast<int>(v->shape(1)) == model->rank(), "v_matrix has ", v->shape(1),
+                PCCT_REQUIRE(v->shape(1) == static_cast<size_t>(model->rank()), "v_matrix has ", v->shape(1),
                              " columns but the index's V has rank ", model->rank());
                 return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();
               }

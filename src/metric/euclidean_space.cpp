@@ -40,8 +40,13 @@ void EuclideanSpace::mark_external() {
   for (auto& id : ids_) id = -1;
 }
 
-void EuclideanSpace::append(const EuclideanSpace& more, index_t first_id) {
+void EuclideanSpace::require_appendable(const EuclideanSpace& more) const {
+  // Rows can only come from from_coords (checked there); the dimension is what can differ.
   PCCT_REQUIRE(more.dim_ == dim_, "appended points have dimension ", more.dim_, ", expected ", dim_);
+}
+
+void EuclideanSpace::append(const EuclideanSpace& more, index_t first_id) {
+  require_appendable(more);
   const index_t n = n_ + more.n_;
   std::vector<double> xs(static_cast<size_t>(n) * dim_);
   for (int t = 0; t < dim_; ++t) {

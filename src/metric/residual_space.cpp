@@ -1,7 +1,9 @@
 #include "pcct/metric/residual_space.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <string>
 
 #include "core/parallel.hpp"
 #include "pcct/core/errors.hpp"
@@ -18,6 +20,7 @@ constexpr index_t kCopyRows = 2048;  // rows per parallel item when filling or c
 Kernel checked_shape(Kernel kernel, int dim, int rank, index_t n) {
   PCCT_REQUIRE(dim >= 0 && rank >= 0 && n >= 0, "a residual space needs dim, rank and n >= 0, got ", dim, ", ",
                rank, " and ", n);
+  PCCT_REQUIRE(rank <= INT_MAX - 8, "rank ", rank, " is too large (V rows are padded to a multiple of 8)");
   return kernel;
 }
 }
@@ -56,31 +59,43 @@ void ResidualSpace::mark_external() {
   for (auto& id : ids_) id = -1;
 }
 
-void ResidualSpace::append(const ResidualSpace& more, index_t first_id) {
+void ResidualSpace::require_appendable(const ResidualSpace& more) const {
   PCCT_REQUIRE(more.dim_ == dim_ && more.rank_ == rank_, "appended points have dimension ", more.dim_,
                " and rank ", more.rank_, ", expected ", dim_, " and ", rank_);
-  // Spaces can be built and edited through public calls: appended rows get the checks the
-  // model's constructors apply (a NaN would pass the metric check, whose comparisons it fails).
+  const auto lengthscales = [](const Kernel& k) {
+    std::string out;
+    for (double l : k.lengthscale) out += (out.empty() ? "" : ",") + detail::concat(l);
+    return out;
+  };
   PCCT_REQUIRE(more.kernel_.type == kernel_.type && more.kernel_.variance == kernel_.variance &&
                    more.kernel_.lengthscale == kernel_.lengthscale,
                "appended points were embedded with a different kernel (", kernel_type_name(more.kernel_.type),
-               ", variance ", more.kernel_.variance, ") than these points (", kernel_type_name(kernel_.type),
-               ", variance ", kernel_.variance, ")");
+               ", variance ", more.kernel_.variance, ", lengthscale ", lengthscales(more.kernel_),
+               ") than these points (", kernel_type_name(kernel_.type), ", variance ", kernel_.variance,
+               ", lengthscale ", lengthscales(kernel_), ")");
+  // Spaces can be built and edited through public calls: appended rows get the checks the
+  // model's constructors apply (a NaN would pass the metric check, whose comparisons it fails).
   for (index_t i = 0; i < more.n_; ++i) {
     for (int t = 0; t < dim_; ++t) {
       const double x = more.scaled_coord(i, t);
       PCCT_REQUIRE(std::isfinite(x) && std::abs(x) <= detail::kMaxCoordinate, "appended point ", i,
                    " has a non-finite or too large coordinate (", x, ") in dimension ", t);
     }
-    for (int j = 0; j < rank_; ++j) {
-      const double v = more.v_row(i)[j];
-      PCCT_REQUIRE(std::isfinite(v) && std::abs(v) <= detail::kMaxCoordinate, "appended point ", i,
-                   " has a non-finite or too large V entry (", v, ") in column ", j);
-    }
+    const double* row = more.v_row(i);
+    for (int j = 0; j < rank_; ++j)
+      PCCT_REQUIRE(std::isfinite(row[j]) && std::abs(row[j]) <= detail::kMaxCoordinate, "appended point ", i,
+                   " has a non-finite or too large V entry (", row[j], ") in column ", j);
+    for (int j = rank_; j < rank_pad_; ++j)  // every dot product runs over the padding too
+      PCCT_REQUIRE(row[j] == 0.0, "appended point ", i, " has a non-zero V padding entry (", row[j],
+                   ") in column ", j, " (rank ", rank_, ")");
     const double p = more.p(i);
     PCCT_REQUIRE(std::isfinite(p) && p >= 1e-150 && p <= 1e150, "appended point ", i, " has p = ", p,
                  ", outside [1e-150, 1e150]");
   }
+}
+
+void ResidualSpace::append(const ResidualSpace& more, index_t first_id) {
+  require_appendable(more);
   const index_t n = n_ + more.n_;
   std::vector<double> xs(static_cast<size_t>(n) * dim_);
   for (int t = 0; t < dim_; ++t) {

@@ -30,8 +30,9 @@ void expect_invalid(F&& f, const std::string& part) {
   }
 }
 
-std::shared_ptr<ResidualModel> model_over(const std::vector<double>& x, index_t n, int d, const Kernel& k) {
-  return test::residual_model(x, n, d, k, test::first_ids(n, 16, n / 16));
+std::shared_ptr<ResidualModel> model_over(const std::vector<double>& x, index_t n, int d, const Kernel& k,
+                                          index_t m = 16) {
+  return test::residual_model(x, n, d, k, test::first_ids(n, m, n / m));
 }
 
 TEST(ApiMisuse, MovedFromIndexesAndModelsAreEmptyOrIntact) {
@@ -110,7 +111,7 @@ TEST(ApiMisuse, NoCoordinateQueriesGiveAnEmptyAnswer) {
 TEST(ApiMisuse, InsertRefusesEditedRowsAndAnotherKernel) {
   const index_t n = 600;
   const auto x = normal_matrix(n + 3, 2, 4);
-  const auto model = model_over(x, n, 2, Kernel{});
+  const auto model = model_over(x, n, 2, Kernel{}, 13);  // rank 13: V rows padded to 16
   CoverTreeIndex<ResidualMetric> t{ResidualMetric(model)};
   const auto y = MatrixView::row_major(x.data() + n * 2, 3, 2);
   const auto before = t.knn(QuerySet::all_points(), KnnParams{5});
@@ -127,13 +128,14 @@ TEST(ApiMisuse, InsertRefusesEditedRowsAndAnotherKernel) {
   refused([](ResidualSpace& s) { s.v_row_mut(2)[0] = kNaN; }, "V entry");
   refused([](ResidualSpace& s) { s.set_scaled_coord(0, 1, kNaN); }, "coordinate");
   refused([](ResidualSpace& s) { s.set_scaled_coord(0, 1, 1e200); }, "coordinate");
+  refused([](ResidualSpace& s) { s.v_row_mut(0)[s.rank()] = 0.5; }, "padding");
   Kernel other;
   other.lengthscale = {0.05};
-  const auto model2 = model_over(x, n, 2, other);
+  const auto model2 = model_over(x, n, 2, other, 13);
   expect_invalid([&] { t.insert(model2->embed(y)); }, "different kernel");
   Kernel louder;
   louder.variance = 2.0;
-  expect_invalid([&] { t.insert(model_over(x, n, 2, louder)->embed(y)); }, "different kernel");
+  expect_invalid([&] { t.insert(model_over(x, n, 2, louder, 13)->embed(y)); }, "different kernel");
   EXPECT_EQ(t.size(), n);
   t.insert(model->embed(y));  // the same kernel is accepted
   EXPECT_EQ(t.size(), n + 3);
@@ -152,6 +154,12 @@ TEST(ApiMisuse, OutOfRangeEnumsAndThreadCountsAreRefused) {
   expect_invalid([&] { CoverTreeIndex<ResidualMetric> t(ResidualMetric(model), cp); }, "engine 7");
   BruteForceIndex<ResidualMetric> b{ResidualMetric(model)};
   expect_invalid([&] { b.knn(QuerySet::all_points(), KnnParams{2, false, -7}); }, "n_threads must be 0");
+  // Also where there is no work to do (an empty id list returns before any thread starts).
+  const index_t none[] = {0};
+  expect_invalid([&] { b.knn(QuerySet::by_ids(IdView{none, 0, 1}), KnnParams{2, false, -7}); }, "n_threads must be 0");
+  QuerySet bad_kind;
+  bad_kind.kind = static_cast<QuerySet::Kind>(9);
+  expect_invalid([&] { b.knn(bad_kind, KnnParams{2}); }, "query kind 9");
 }
 
 }  // namespace

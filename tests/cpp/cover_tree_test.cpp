@@ -303,6 +303,24 @@ TEST(SpatialOrder, SiblingsAreLaidOutInKeyOrder) {
   EXPECT_GT(checked, n / 4);
 }
 
+TEST(SpatialOrder, TheIndexLaysSiblingsOutInMortonOrder) {
+  // Through the index (not the helper above): consecutive same-level siblings in its arrays
+  // have non-decreasing Morton keys of their coordinates.
+  const index_t n = 3000;
+  const auto x = points(Shape::gaussian, n, 3, 8);
+  const auto s0 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3));
+  const auto key = tree::morton_keys(s0);  // by dataset id (from_coords keeps the order)
+  CoverTreeIndex<EuclideanMetric> index{EuclideanMetric(s0)};
+  const auto a = index.arrays();
+  index_t checked = 0;
+  for (size_t r = 1; r < a.id.size(); ++r) {
+    if (a.parent[r] != a.parent[r - 1] || a.level[r] != a.level[r - 1]) continue;
+    EXPECT_LE(key[a.id[r - 1]], key[a.id[r]]) << "rows " << r - 1 << ", " << r;
+    ++checked;
+  }
+  EXPECT_GT(checked, n / 4);
+}
+
 TEST(CoverTree, IndependentSeparationAndCoveringCheck) {
   // Re-derives the invariants from distances in the test, without the validator.
   const index_t n = 600;

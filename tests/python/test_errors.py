@@ -246,6 +246,10 @@ def test_empty_insert_with_factors_is_checked_then_a_no_op():
            v_matrix=np.zeros((0, rank + 1)), p_diag=np.zeros(0))
     raises(ValueError, r"p_diag must have shape \(0,\)", index.insert, np.zeros((0, 3)),
            v_matrix=np.zeros((0, rank)), p_diag=np.zeros(1))
+    raises(ValueError, "v_matrix must contain real numbers", index.insert, np.zeros((0, 3)),
+           v_matrix=np.zeros((0, rank), dtype=str), p_diag=np.zeros(0))
+    raises(ValueError, "n_threads must be >= 1", index.insert, np.zeros((0, 3)), n_threads=-5)
+    raises(ValueError, "points must contain real numbers", index.insert, np.zeros((0, 3), dtype=bool))
     assert index.n_points == 50
     raises(ValueError, f"v_matrix has {rank + 1} columns but the index's V has rank {rank}", index.insert, y,
            v_matrix=np.zeros((4, rank + 1)), p_diag=p[50:])

@@ -23,7 +23,11 @@ class EuclideanSpace {
   EuclideanSpace(const EuclideanSpace&) = default;
   EuclideanSpace& operator=(const EuclideanSpace&) = default;
   /// A moved-from space is empty (size 0), not a size without its rows.
-  EuclideanSpace(EuclideanSpace&& o) noexcept { *this = std::move(o); }
+  EuclideanSpace(EuclideanSpace&& o) noexcept
+      : n_(std::exchange(o.n_, 0)), dim_(std::exchange(o.dim_, 0)), xs_(std::move(o.xs_)), ids_(std::move(o.ids_)) {
+    o.xs_.clear();
+    o.ids_.clear();
+  }
   EuclideanSpace& operator=(EuclideanSpace&& o) noexcept {
     if (this == &o) return *this;
     n_ = std::exchange(o.n_, 0);
@@ -51,6 +55,8 @@ class EuclideanSpace {
   EuclideanSpace permuted(std::span<const index_t> order, int n_threads = 1) const;
   /// Same space with all ids set to -1 (used for external query points).
   void mark_external();
+  /// Throws unless `more` can be appended (same dimension).
+  void require_appendable(const EuclideanSpace& more) const;
   /// Appends points (ids continue from `first_id`).
   void append(const EuclideanSpace& more, index_t first_id);
 

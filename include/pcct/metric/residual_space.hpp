@@ -31,7 +31,20 @@ class ResidualSpace {
   ResidualSpace(const ResidualSpace&) = default;
   ResidualSpace& operator=(const ResidualSpace&) = default;
   /// A moved-from space is empty (size 0), not a size without its rows.
-  ResidualSpace(ResidualSpace&& o) noexcept { *this = std::move(o); }
+  /// (Nothing here allocates: the moved-from kernel keeps an empty lengthscale, which an
+  /// empty space never reads.)
+  ResidualSpace(ResidualSpace&& o) noexcept
+      : kernel_(std::move(o.kernel_)),
+        n_(std::exchange(o.n_, 0)),
+        dim_(std::exchange(o.dim_, 0)),
+        rank_(std::exchange(o.rank_, 0)),
+        rank_pad_(std::exchange(o.rank_pad_, 0)),
+        v_(std::move(o.v_)),
+        xs_(std::move(o.xs_)),
+        p_(std::move(o.p_)),
+        ids_(std::move(o.ids_)) {
+    o.clear_moved_from();
+  }
   ResidualSpace& operator=(ResidualSpace&& o) noexcept {
     if (this == &o) return *this;
     kernel_ = std::move(o.kernel_);
@@ -43,11 +56,7 @@ class ResidualSpace {
     xs_ = std::move(o.xs_);
     p_ = std::move(o.p_);
     ids_ = std::move(o.ids_);
-    o.kernel_ = Kernel{};
-    o.v_.clear();
-    o.xs_.clear();
-    o.p_.clear();
-    o.ids_.clear();
+    o.clear_moved_from();
     return *this;
   }
   /// Space with the given kernel and shape, V zeroed (on n_threads threads: first-touching the
@@ -75,6 +84,10 @@ class ResidualSpace {
   /// Rows order[0], order[1], ... of this space (copied on n_threads threads).
   ResidualSpace permuted(std::span<const index_t> order, int n_threads = 1) const;
   void mark_external();
+  /// Throws unless `more` can be appended: same dimension, rank and kernel, and rows that pass
+  /// the model's checks (finite coordinates and V within 1e150, zero V padding, p in
+  /// [1e-150, 1e150]). Runs before append() changes anything.
+  void require_appendable(const ResidualSpace& more) const;
   void append(const ResidualSpace& more, index_t first_id);
 
   /// Distance between row a of `qs` and row b of this space (reference path, one pair).
@@ -86,6 +99,14 @@ class ResidualSpace {
                 Scratch& scratch) const;
 
  private:
+  void clear_moved_from() noexcept {  // moved-from containers are only "valid": make them empty
+    kernel_.lengthscale.clear();
+    v_.clear();
+    xs_.clear();
+    p_.clear();
+    ids_.clear();
+  }
+
   Kernel kernel_;
   index_t n_ = 0;
   int dim_ = 0;

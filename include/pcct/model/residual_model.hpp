@@ -31,7 +31,6 @@ class ResidualModel {
   const Kernel& kernel() const { return space_.kernel(); }
   /// All points, in original order (row i has id i).
   const ResidualSpace& space() const { return space_; }
-  ResidualSpace& space_mut() { return space_; }
   /// True when V and p of new coordinates can be computed (model built from inducing points).
   bool can_embed() const { return !inducing_.empty(); }
   const std::vector<index_t>& inducing() const { return inducing_; }
