@@ -8,8 +8,7 @@
 namespace pcct {
 
 int resolve_threads(int requested) {
-  PCCT_REQUIRE(requested >= 0 && requested <= kMaxThreads, "n_threads must be 0 (the default) to ", kMaxThreads,
-               ", got ", requested);
+  require_thread_count(requested);
   if (requested > 0) return requested;
   // OpenMP's default (OMP_NUM_THREADS, or the cores) is capped at the limit rather than
   // refused: the user never asked for it.

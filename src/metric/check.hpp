@@ -20,6 +20,14 @@ inline void require_finite(MatrixView m, const char* what) {
 /// infinite: rejected (|x| <= 1e150 leaves room for any dimension pcct can hold).
 constexpr double kMaxCoordinate = 1e150;
 
+/// Finite and within kMaxCoordinate (coordinates, and entries of V).
+inline bool representable(double x) { return std::isfinite(x) && std::abs(x) <= kMaxCoordinate; }
+
+/// Residual variances p: within [1e-150, 1e150] the product p_i p_j in every distance stays a
+/// normal float64; outside it the product can underflow to 0 or overflow to inf, and every
+/// distance would silently become 0 or 1.
+inline bool valid_residual_variance(double p) { return std::isfinite(p) && p >= 1e-150 && p <= 1e150; }
+
 inline void require_representable(MatrixView m, const char* what) {
   for (index_t i = 0; i < m.rows; ++i)
     for (index_t j = 0; j < m.cols; ++j)

@@ -78,18 +78,18 @@ void ResidualSpace::require_appendable(const ResidualSpace& more) const {
   for (index_t i = 0; i < more.n_; ++i) {
     for (int t = 0; t < dim_; ++t) {
       const double x = more.scaled_coord(i, t);
-      PCCT_REQUIRE(std::isfinite(x) && std::abs(x) <= detail::kMaxCoordinate, "appended point ", i,
+      PCCT_REQUIRE(detail::representable(x), "appended point ", i,
                    " has a non-finite or too large coordinate (", x, ") in dimension ", t);
     }
     const double* row = more.v_row(i);
     for (int j = 0; j < rank_; ++j)
-      PCCT_REQUIRE(std::isfinite(row[j]) && std::abs(row[j]) <= detail::kMaxCoordinate, "appended point ", i,
+      PCCT_REQUIRE(detail::representable(row[j]), "appended point ", i,
                    " has a non-finite or too large V entry (", row[j], ") in column ", j);
     for (int j = rank_; j < rank_pad_; ++j)  // every dot product runs over the padding too
       PCCT_REQUIRE(row[j] == 0.0, "appended point ", i, " has a non-zero V padding entry (", row[j],
                    ") in column ", j, " (rank ", rank_, ")");
     const double p = more.p(i);
-    PCCT_REQUIRE(std::isfinite(p) && p >= 1e-150 && p <= 1e150, "appended point ", i, " has p = ", p,
+    PCCT_REQUIRE(detail::valid_residual_variance(p), "appended point ", i, " has p = ", p,
                  ", outside [1e-150, 1e150]");
   }
 }

@@ -112,11 +112,8 @@ ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kerne
   detail::require_finite(v, "v_matrix");
   detail::require_representable(v, "v_matrix");  // V_i . V_j must not overflow
   for (index_t i = 0; i < n; ++i)
-    // Within [1e-150, 1e150] the product p_i p_j in every distance stays a normal float64;
-    // outside it the product can underflow to 0 or overflow to inf, and every distance would
-    // silently become 0 or 1.
-    PCCT_REQUIRE(std::isfinite(p[i]) && p[i] >= 1e-150 && p[i] <= 1e150,
-                 "p_diag must be finite and within [1e-150, 1e150], got ", p[i], " at index ", i);
+    PCCT_REQUIRE(detail::valid_residual_variance(p[i]), "p_diag must be finite and within [1e-150, 1e150], got ",
+                 p[i], " at index ", i);
   ResidualModel model;
   const int m = static_cast<int>(v.cols);
   model.space_ = ResidualSpace(kernel, dim, m, n);

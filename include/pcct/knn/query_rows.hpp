@@ -38,8 +38,7 @@ inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet&
   PCCT_REQUIRE(params.k >= 1, "k must be >= 1, got ", params.k);
   PCCT_REQUIRE(params.k <= n, "k (", params.k, ") exceeds the number of points (", n, ")");
   PCCT_REQUIRE(params.k < INT32_MAX, "k must be < 2^31, got ", params.k);
-  PCCT_REQUIRE(params.n_threads >= 0 && params.n_threads <= kMaxThreads, "n_threads must be 0 (the default) to ",
-               kMaxThreads, ", got ", params.n_threads);
+  require_thread_count(params.n_threads);  // also where an empty call starts no thread
   PCCT_REQUIRE(queries.kind == QuerySet::Kind::all || queries.kind == QuerySet::Kind::ids ||
                    queries.kind == QuerySet::Kind::coords,
                "query kind ", static_cast<int>(queries.kind), " is not all, ids or coords");

@@ -23,11 +23,7 @@ class EuclideanSpace {
   EuclideanSpace(const EuclideanSpace&) = default;
   EuclideanSpace& operator=(const EuclideanSpace&) = default;
   /// A moved-from space is empty (size 0), not a size without its rows.
-  EuclideanSpace(EuclideanSpace&& o) noexcept
-      : n_(std::exchange(o.n_, 0)), dim_(std::exchange(o.dim_, 0)), xs_(std::move(o.xs_)), ids_(std::move(o.ids_)) {
-    o.xs_.clear();
-    o.ids_.clear();
-  }
+  EuclideanSpace(EuclideanSpace&& o) noexcept { *this = std::move(o); }
   EuclideanSpace& operator=(EuclideanSpace&& o) noexcept {
     if (this == &o) return *this;
     n_ = std::exchange(o.n_, 0);
