@@ -67,8 +67,9 @@ int main(int argc, char** argv) {
       const auto t = clk::now();
       const auto res = idx.knn(qs, KnnParams{50, pred, 0});
       const double s = secs(t);
-      std::printf("query: %.3f s, %.0f q/s, %.0f evaluations/query\n", s, res.queries / s,
-                  static_cast<double>(res.stats.distance_evaluations) / res.queries);
+      std::printf("query: %.3f s, %.0f q/s, %.0f evaluations/query (brute force %lld, scan %lld queries)\n", s,
+                  res.queries / s, static_cast<double>(res.stats.distance_evaluations) / res.queries,
+                  static_cast<long long>(res.stats.brute_force_queries), static_cast<long long>(res.stats.scan_queries));
     }
   };
   if (mode == "brute" || mode == "predbrute") {

@@ -231,17 +231,17 @@ CoverTreeValidation CoverTreeIndex<Metric>::validate(int n_threads) const {
 constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
-// "auto": queries sampled to decide between the engines (all on the walk, kScanSample of them
-// also on the scan), and the measured cost of one evaluation of each tree engine in
+// "auto": queries sampled to decide between the engines (all on the scan, whose answers are
+// kept, and kProbeSample of them also on the walk), and the measured cost of one evaluation of each tree engine in
 // brute-force evaluations. Walk: gold predecessor mode ~42 M evaluations/s against ~150 M/s;
 // the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3, 3.5 and 4. Scan: its
 // evaluations are mostly dense tiles (gold: 7,998 per query in 0.105 s against the walk's
 // 5,454 in 0.120 s, so 0.6 x 3); docs/tree.md "auto".
 constexpr index_t kAutoSample = 32;
-constexpr index_t kScanSample = 8;
+constexpr index_t kProbeSample = 8;
 constexpr double kWalkCostRatio = 3.0;
 constexpr double kScanCostRatio = 1.8;
-// The walk's sample runs in two blocks, the scan's in one: every block of either engine streams
+// The sample runs in two blocks, the walk's probe in one: every block of either engine streams
 // the wide top of the tree (the root's children; the scan's centres) once, which small blocks
 // cannot amortise (gold: 32 queries took 13 ms on the walk and 9 ms on the scan in four
 // blocks of 8).
@@ -265,10 +265,10 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   if (im.params.auto_brute) {
     if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
     if (nq >= 4 * kAutoSample) {
-      // Evenly spread sample queries run on the walk (their answers are kept). If the scan's
-      // top centres, which every scanning query evaluates, cost less than the walk did, up to
-      // kScanSample of them run on the scan too (answers dropped), and the engine that costs
-      // less on those same queries answers the rest of the call.
+      // Evenly spread sample queries run on the scan (their answers are kept). If the walk's
+      // floor, the root's children, which every walking query evaluates, costs less than the
+      // scan did, up to kProbeSample of them run on the walk too (answers dropped), and the
+      // engine that costs less on those same queries answers the rest of the call.
       Part sample;
       std::vector<index_t> srows, sids;
       for (index_t j = 0; j < kAutoSample; ++j) {
@@ -276,33 +276,34 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
         srows.push_back(rows[sample.pos.back()]);
         sids.push_back(q.ids[sample.pos.back()]);
       }
-      sample.result = tree_search(qs, srows, sids, params, TreeEngine::walk, kSampleBlocks);
-      const auto& walk_evals = sample.result.stats.evaluations_per_query;
-      TreeEngine engine = TreeEngine::walk;
-      double cost = kWalkCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
+      sample.result = tree_search(qs, srows, sids, params, TreeEngine::scan, kSampleBlocks);
+      const auto& scan_evals = sample.result.stats.evaluations_per_query;
+      TreeEngine engine = TreeEngine::scan;
+      double cost = kScanCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
       // The probe: sample queries that would go to a tree engine (not to the brute force, as
       // the early ids in predecessor mode do), evenly spread.
       std::vector<index_t> tree_bound;
       for (index_t j = 0; j < kAutoSample; ++j)
         if ((params.predecessor ? static_cast<double>(sids[j]) : static_cast<double>(size())) > cost)
           tree_bound.push_back(j);
-      if (!tree_bound.empty() && kScanCostRatio * static_cast<double>(im.clusters.top) < cost) {
-        const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kScanSample);
+      const double root_children = static_cast<double>(im.layout.child_count[im.tree.root]);
+      if (!tree_bound.empty() && kWalkCostRatio * root_children < cost) {
+        const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kProbeSample);
         std::vector<index_t> prows, pids;
-        double walk_part = 0;
+        double scan_part = 0;
         for (index_t t = 0; t < probes; ++t) {
           const index_t j = tree_bound[(2 * t + 1) * m / (2 * probes)];
           prows.push_back(srows[j]);
           pids.push_back(sids[j]);
-          walk_part += static_cast<double>(walk_evals[j]);
+          scan_part += static_cast<double>(scan_evals[j]);
         }
-        const KnnResult scanned = tree_search(qs, prows, pids, params, TreeEngine::scan, 1);
-        const double scan_part = static_cast<double>(scanned.stats.distance_evaluations);
-        sample.result.stats.probe_evaluations = scanned.stats.distance_evaluations;
-        sample.result.stats.distance_evaluations += scanned.stats.distance_evaluations;
-        if (kScanCostRatio * scan_part < kWalkCostRatio * walk_part) {
-          engine = TreeEngine::scan;
-          cost = kScanCostRatio * scan_part / static_cast<double>(probes);
+        const KnnResult walked = tree_search(qs, prows, pids, params, TreeEngine::walk, 1);
+        const double walk_part = static_cast<double>(walked.stats.distance_evaluations);
+        sample.result.stats.probe_evaluations = walked.stats.distance_evaluations;
+        sample.result.stats.distance_evaluations += walked.stats.distance_evaluations;
+        if (kWalkCostRatio * walk_part < kScanCostRatio * scan_part) {
+          engine = TreeEngine::walk;
+          cost = kWalkCostRatio * walk_part / static_cast<double>(probes);
         }
       }
       std::vector<char> sampled(nq, 0);

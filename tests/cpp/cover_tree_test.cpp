@@ -446,13 +446,38 @@ TEST(CoverTree, AutoPicksTheScanOnAWideResidualMetric) {
   const auto qs = QuerySet::by_ids(IdView{q.data(), nq});
   const auto a = tree.knn(qs, KnnParams{20, false, 2});
   expect_same(a, brute.knn(qs, KnnParams{20, false, 2}), "auto on a wide residual metric");
-  // All but the walk's sample; the scan's probe (8 of those, answers dropped) is counted apart.
-  EXPECT_EQ(a.stats.scan_queries, nq - 32);
+  // Every query, the sample included; the walk's probe (8 of the sample, answers dropped) is
+  // counted apart.
+  EXPECT_EQ(a.stats.scan_queries, nq);
   EXPECT_GT(a.stats.probe_evaluations, 0);
   EXPECT_EQ(a.stats.distance_evaluations,
             std::accumulate(a.stats.evaluations_per_query.begin(), a.stats.evaluations_per_query.end(),
                             std::int64_t{0}) + a.stats.probe_evaluations);
   EXPECT_EQ(a.stats.brute_force_queries, 0);
+}
+
+TEST(CoverTree, AutoPicksTheWalkWhereItPrunesDeep) {
+  // Points on a line with a lengthscale far below their spread: each query's neighbours sit in
+  // a few small subtrees, the walk prunes almost everything, and the scan would still evaluate
+  // all its top centres. "auto"'s probe sends the queries after its sample to the walk.
+  const index_t n = 8000, nq = 512;
+  const auto x = points(Shape::gaussian, n, 1, 43);
+  const auto ind = test::first_ids(n, 16, 17);
+  auto model = test::residual_model(x, n, 1, Kernel{KernelType::rbf, 1.0, {0.01}}, ind);
+  CoverTreeParams p;
+  p.auto_brute = true;
+  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
+  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
+  std::vector<index_t> q(nq);
+  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
+  const auto qs = QuerySet::by_ids(IdView{q.data(), nq});
+  for (bool pred : {false, true}) {
+    const auto a = tree.knn(qs, KnnParams{10, pred, 2});
+    expect_same(a, brute.knn(qs, KnnParams{10, pred, 2}), pred ? "auto, walk, predecessor" : "auto, walk");
+    EXPECT_GT(a.stats.probe_evaluations, 0);
+    EXPECT_EQ(a.stats.scan_queries, 32) << "only the sample ran on the scan";
+    if (!pred) EXPECT_EQ(a.stats.brute_force_queries, 0);
+  }
 }
 
 TEST(CoverTree, ValidatorDetectsCorruption) {

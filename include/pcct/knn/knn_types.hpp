@@ -34,7 +34,7 @@ struct KnnStats {
   std::int64_t brute_force_queries = 0;  ///< queries answered by a full scan ("auto" splits calls)
   std::int64_t seed_evaluations = 0;     ///< residual cover tree: evaluations for seed bounds (included above)
   std::int64_t scan_queries = 0;         ///< queries answered by the cover tree's level scan
-  /// "auto": evaluations of its probe of the scan, whose answers it drops (included in
+  /// "auto": evaluations of its probe of the walk, whose answers it drops (included in
   /// distance_evaluations, which is therefore the sum of evaluations_per_query plus this)
   std::int64_t probe_evaluations = 0;
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
