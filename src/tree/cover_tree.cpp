@@ -232,8 +232,8 @@ constexpr index_t kQueryBlock = 256;
 constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
 // "auto": queries sampled to decide between the engines (all on the scan, whose answers are
-// kept, and kProbeSample of them also on the walk), and the measured cost of one evaluation of each tree engine in
-// brute-force evaluations. Walk: gold predecessor mode ~42 M evaluations/s against ~150 M/s;
+// kept, and kProbeSample of them also on the walk), and the measured cost of one evaluation
+// of each tree engine in brute-force evaluations. Walk: gold predecessor mode ~42 M evaluations/s against ~150 M/s;
 // the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3, 3.5 and 4. Scan: its
 // evaluations are mostly dense tiles (gold: 7,998 per query in 0.105 s against the walk's
 // 5,454 in 0.120 s, so 0.6 x 3); docs/tree.md "auto".
@@ -387,8 +387,8 @@ KnnResult CoverTreeIndex<Metric>::tree_search(const typename Metric::Space& qs, 
   // bytes (only large N lowers the block below kQueryBlock). The scan has far fewer clusters
   // than points (gold-like data: 10k at N = 32,768, 19k at 262,144), so it keeps whole blocks
   // (at 262k: 0.137 -> 0.118 s per gold-like call with 256 queries per block instead of 64).
-  // Small calls still get min_blocks blocks to share among threads;
-  // the block size depends on the call alone, never on the thread count.
+  // Small calls still get min_blocks blocks to share among threads; the block size depends on
+  // the call alone, never on the thread count.
   const index_t per_query = engine == TreeEngine::scan ? 40 * im.clusters.size() + im.clusters.top : 32 * size();
   const index_t max_block = std::clamp<index_t>(kFrontierBudget / std::max<index_t>(1, per_query), 8, kQueryBlock);
   const index_t block = std::clamp<index_t>((nq + min_blocks - 1) / min_blocks, 8, max_block);
