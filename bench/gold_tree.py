@@ -1,9 +1,12 @@
-"""Gold workload: cover tree vs brute force, side by side in one run (medians of --repeats).
+"""Gold workload: the cover tree's engines vs the brute force, side by side in one run
+(medians of --repeats).
 
     .venv/bin/python bench/gold_tree.py [--repeats 3] [--threads 2] [--no-predecessor]
 
-Reports build time (V and index), queries/s, distance evaluations per query, recall of the
-tree against the brute force, for 1,024 queries and for predecessor mode over all points.
+Reports build time (V and index), queries/s, distance evaluations per query, recall against
+the brute force, for 1,024 queries and for predecessor mode over all points, for the tree
+walk (algorithm="tree"), the level scan ("scan") and "auto". Run it with --threads 1 and 2
+for the thread scaling.
 """
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ def main() -> None:
     t_tree, all_tree, tree = median_time(
         lambda: pcct.cover_tree(model, algorithm="tree", n_threads=args.threads), args.repeats)
     brute = pcct.cover_tree(model, algorithm="brute", n_threads=args.threads)
+    # One index per engine (the algorithm is fixed per index); the build is timed on the walk's.
+    engines = [("tree walk", tree), ("level scan", pcct.cover_tree(model, algorithm="scan", n_threads=args.threads)),
+               ("auto", pcct.cover_tree(model, n_threads=args.threads))]
     info = tree.build_info
     print(f"machine: {machine()}; pcct {git_revision()}, SIMD {pcct.simd_level()}, threads {args.threads or 'default'}")
     print(f"gold: N={len(w.coords)}, k={w.k}; medians of {args.repeats} runs\n")
@@ -44,16 +50,20 @@ def main() -> None:
     for label, queries, pred in workloads:
         nq = len(w.coords) if queries is None else len(queries)
         t_b, _, (ib, db) = median_time(lambda: brute.knn(w.k, queries, predecessor_mode=pred), args.repeats)
-        eval_b = brute.last_stats["distance_evaluations_per_query"]
-        t_t, _, (it, dt) = median_time(lambda: tree.knn(w.k, queries, predecessor_mode=pred), args.repeats)
-        stats = tree.last_stats
-        rec = recall(it, dt, ib, db)
-        same = np.array_equal(it, ib) and np.array_equal(dt, db)
-        rows.append((label, "brute force", t_b, nq / t_b, eval_b, 1.0, True))
-        rows.append((label, "cover tree", t_t, nq / t_t, stats["distance_evaluations_per_query"], rec, same))
-        levels = ", ".join(f"{l}: {c / nq:,.0f}" for l, c in sorted(stats["evaluations_by_level"].items(), reverse=True)
-                           if c / nq >= 0.5)
-        print(f"{label}: tree evaluations per query by level: {levels}")
+        rows.append((label, "brute force", t_b, nq / t_b, brute.last_stats["distance_evaluations_per_query"], 1.0, True))
+        for name, index in engines:
+            t_t, _, (it, dt) = median_time(lambda: index.knn(w.k, queries, predecessor_mode=pred), args.repeats)
+            stats = index.last_stats
+            same = np.array_equal(it, ib) and np.array_equal(dt, db)
+            if name == "auto":
+                name += (f" ({stats['brute_force_queries']:,} by the brute force, "
+                         f"{stats['scan_queries']:,} by the scan)")
+            rows.append((label, name, t_t, nq / t_t, stats["distance_evaluations_per_query"], recall(it, dt, ib, db),
+                         same))
+            if name in ("tree walk", "level scan"):
+                levels = ", ".join(f"{l}: {c / nq:,.0f}" for l, c in sorted(stats["evaluations_by_level"].items(),
+                                                                             reverse=True) if c / nq >= 0.5)
+                print(f"{label}, {name}: evaluations per query by level: {levels}")
     print("\n| queries | engine | time (s) | queries/s | distance evals/query | recall | bit-identical |")
     print("|---|---|---|---|---|---|---|")
     for label, engine, t, qps, ev, rec, same in rows:
