@@ -480,6 +480,31 @@ TEST(CoverTree, AutoPicksTheWalkWhereItPrunesDeep) {
   }
 }
 
+TEST(CoverTree, AutoSkipsTheWalkProbeWhereTheWalkCannotWin) {
+  // Matern 3/2 on 2-D points: the scan evaluates little beyond the root's children, so the
+  // walk's floor (3 x the root's children) is not below the scan's sampled cost (1.8 x its
+  // evaluations; ~20% margin on this data), "auto" runs no probe and the scan answers every
+  // query. Calls too small to sample (under 128 queries) go to the scan as well.
+  const index_t n = 8000, nq = 512;
+  const auto x = points(Shape::gaussian, n, 2, 47);
+  const auto ind = test::first_ids(n, 64, 19);
+  auto model = test::residual_model(x, n, 2, Kernel{KernelType::matern32, 1.0, {0.5}}, ind);
+  CoverTreeParams p;
+  p.auto_brute = true;
+  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
+  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
+  std::vector<index_t> q(nq);
+  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
+  for (const index_t m : {nq, index_t{100}}) {
+    const auto qs = QuerySet::by_ids(IdView{q.data(), m});
+    const auto a = tree.knn(qs, KnnParams{10, false, 2});
+    expect_same(a, brute.knn(qs, KnnParams{10, false, 2}), "auto without a probe");
+    EXPECT_EQ(a.stats.probe_evaluations, 0) << m << " queries";
+    EXPECT_EQ(a.stats.scan_queries, m);
+    EXPECT_EQ(a.stats.brute_force_queries, 0);
+  }
+}
+
 TEST(CoverTree, ValidatorDetectsCorruption) {
   const index_t n = 300;
   const auto x = points(Shape::gaussian, n, 2, 4);
