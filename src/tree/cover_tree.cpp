@@ -233,8 +233,9 @@ constexpr index_t kFrontierBudget = index_t{512} << 20;
 constexpr index_t kMinBlocks = 4;
 // "auto": queries sampled to decide between the engines (all on the scan, whose answers are
 // kept, and kProbeSample of them also on the walk), and the measured cost of one evaluation
-// of each tree engine in brute-force evaluations. Walk: gold predecessor mode ~42 M evaluations/s against ~150 M/s;
-// the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5, 3, 3.5 and 4. Scan: its
+// of each tree engine in brute-force evaluations. Walk: gold predecessor mode ~42 M
+// evaluations/s against ~150 M/s; the split took 3.16, 3.07-3.13, 3.21 and 3.32 s for 2.5,
+// 3, 3.5 and 4. Scan: its
 // evaluations are mostly dense tiles (gold: 7,998 per query in 0.105 s against the walk's
 // 5,454 in 0.120 s, so 0.6 x 3); docs/tree.md "auto".
 constexpr index_t kAutoSample = 32;
