@@ -429,23 +429,35 @@ TEST(CoverTree, SiblingChunksPartitionTheSlots) {
   }
 }
 
+// An "auto" cover tree and the brute force over one residual model (N(0, I) points of
+// dimension d, `inducing` inducing points), and nq query ids spread over the points.
+struct AutoCase {
+  std::shared_ptr<ResidualModel> model;
+  CoverTreeIndex<ResidualMetric> tree;
+  BruteForceIndex<ResidualMetric> brute;
+  std::vector<index_t> q;
+};
+AutoCase auto_case(index_t n, int d, std::uint64_t seed, const Kernel& kernel, index_t inducing,
+                   index_t inducing_step, index_t nq) {
+  const auto x = points(Shape::gaussian, n, d, seed);
+  auto model = test::residual_model(x, n, d, kernel, test::first_ids(n, inducing, inducing_step));
+  CoverTreeParams p;
+  p.auto_brute = true;
+  std::vector<index_t> q(nq);
+  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
+  return AutoCase{model, CoverTreeIndex<ResidualMetric>(ResidualMetric(model), p),
+                  BruteForceIndex<ResidualMetric>{ResidualMetric(model)}, std::move(q)};
+}
+
 TEST(CoverTree, AutoPicksTheScanOnAWideResidualMetric) {
   // Gold in miniature (N(0, I3), RBF with lengthscale 1, inducing points): distances bunch
   // near 1, the walk evaluates most of the top levels anyway, and "auto" sends the queries
   // to the level scan; the answers are still the brute force's, bit for bit.
-  const index_t n = 6000, nq = 512;
-  const auto x = points(Shape::gaussian, n, 3, 41);
-  const auto ind = test::first_ids(n, 64, 13);
-  auto model = test::residual_model(x, n, 3, Kernel{}, ind);
-  CoverTreeParams p;
-  p.auto_brute = true;
-  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
-  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
-  std::vector<index_t> q(nq);
-  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
-  const auto qs = QuerySet::by_ids(IdView{q.data(), nq});
-  const auto a = tree.knn(qs, KnnParams{20, false, 2});
-  expect_same(a, brute.knn(qs, KnnParams{20, false, 2}), "auto on a wide residual metric");
+  const index_t nq = 512;
+  const auto c = auto_case(6000, 3, 41, Kernel{}, 64, 13, nq);
+  const auto qs = QuerySet::by_ids(IdView{c.q.data(), nq});
+  const auto a = c.tree.knn(qs, KnnParams{20, false, 2});
+  expect_same(a, c.brute.knn(qs, KnnParams{20, false, 2}), "auto on a wide residual metric");
   // Every query, the sample included; the walk's probe (8 of the sample, answers dropped) is
   // counted apart.
   EXPECT_EQ(a.stats.scan_queries, nq);
@@ -460,20 +472,12 @@ TEST(CoverTree, AutoPicksTheWalkWhereItPrunesDeep) {
   // Points on a line with a lengthscale far below their spread: each query's neighbours sit in
   // a few small subtrees, the walk prunes almost everything, and the scan would still evaluate
   // all its top centres. "auto"'s probe sends the queries after its sample to the walk.
-  const index_t n = 8000, nq = 512;
-  const auto x = points(Shape::gaussian, n, 1, 43);
-  const auto ind = test::first_ids(n, 16, 17);
-  auto model = test::residual_model(x, n, 1, Kernel{KernelType::rbf, 1.0, {0.01}}, ind);
-  CoverTreeParams p;
-  p.auto_brute = true;
-  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
-  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
-  std::vector<index_t> q(nq);
-  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
-  const auto qs = QuerySet::by_ids(IdView{q.data(), nq});
+  const index_t nq = 512;
+  const auto c = auto_case(8000, 1, 43, Kernel{KernelType::rbf, 1.0, {0.01}}, 16, 17, nq);
+  const auto qs = QuerySet::by_ids(IdView{c.q.data(), nq});
   for (bool pred : {false, true}) {
-    const auto a = tree.knn(qs, KnnParams{10, pred, 2});
-    expect_same(a, brute.knn(qs, KnnParams{10, pred, 2}), pred ? "auto, walk, predecessor" : "auto, walk");
+    const auto a = c.tree.knn(qs, KnnParams{10, pred, 2});
+    expect_same(a, c.brute.knn(qs, KnnParams{10, pred, 2}), pred ? "auto, walk, predecessor" : "auto, walk");
     EXPECT_GT(a.stats.probe_evaluations, 0);
     EXPECT_EQ(a.stats.scan_queries, 32) << "only the sample ran on the scan";
     if (!pred) EXPECT_EQ(a.stats.brute_force_queries, 0);
@@ -485,20 +489,12 @@ TEST(CoverTree, AutoSkipsTheWalkProbeWhereTheWalkCannotWin) {
   // walk's floor (3 x the root's children) is not below the scan's sampled cost (1.8 x its
   // evaluations; ~20% margin on this data), "auto" runs no probe and the scan answers every
   // query. Calls too small to sample (under 128 queries) go to the scan as well.
-  const index_t n = 8000, nq = 512;
-  const auto x = points(Shape::gaussian, n, 2, 47);
-  const auto ind = test::first_ids(n, 64, 19);
-  auto model = test::residual_model(x, n, 2, Kernel{KernelType::matern32, 1.0, {0.5}}, ind);
-  CoverTreeParams p;
-  p.auto_brute = true;
-  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(model), p);
-  BruteForceIndex<ResidualMetric> brute{ResidualMetric(model)};
-  std::vector<index_t> q(nq);
-  for (index_t i = 0; i < nq; ++i) q[i] = (i * 7919) % n;
+  const index_t nq = 512;
+  const auto c = auto_case(8000, 2, 47, Kernel{KernelType::matern32, 1.0, {0.5}}, 64, 19, nq);
   for (const index_t m : {nq, index_t{100}}) {
-    const auto qs = QuerySet::by_ids(IdView{q.data(), m});
-    const auto a = tree.knn(qs, KnnParams{10, false, 2});
-    expect_same(a, brute.knn(qs, KnnParams{10, false, 2}), "auto without a probe");
+    const auto qs = QuerySet::by_ids(IdView{c.q.data(), m});
+    const auto a = c.tree.knn(qs, KnnParams{10, false, 2});
+    expect_same(a, c.brute.knn(qs, KnnParams{10, false, 2}), "auto without a probe");
     EXPECT_EQ(a.stats.probe_evaluations, 0) << m << " queries";
     EXPECT_EQ(a.stats.scan_queries, m);
     EXPECT_EQ(a.stats.brute_force_queries, 0);
