@@ -19,8 +19,8 @@ def _as_array(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be array-like: {exc}") from exc
 
 
-def as_matrix(x, name: str) -> np.ndarray:
-    """A 2-D float64 array (view when already float64)."""
+def as_matrix(x, name: str, allow_empty: bool = False) -> np.ndarray:
+    """A 2-D float64 array (view when already float64); 0 rows only with allow_empty."""
     a = _as_array(x, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n_points, n_dims), got shape {a.shape}")
@@ -28,7 +28,7 @@ def as_matrix(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must contain real numbers, got dtype {a.dtype}")
     if a.dtype != np.float64:
         a = a.astype(np.float64)
-    if a.shape[0] == 0:
+    if a.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} has no rows (N = 0)")
     if a.shape[1] == 0:
         raise ValueError(f"{name} has no columns")

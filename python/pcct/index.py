@@ -19,7 +19,7 @@ ALGORITHMS = ("auto", "tree", "scan", "kdtree", "brute")
 KDTREE_MAX_DIM = 10
 
 
-def _parse_queries(queries, dim: int, predecessor_mode: bool):
+def _parse_queries(queries):
     """None -> all points; 1-D integers -> point ids; 2-D numbers -> new coordinates.
 
     No queries (``[]``, or coordinates with 0 rows) give an empty (0, k) answer, as for any
@@ -32,18 +32,12 @@ def _parse_queries(queries, dim: int, predecessor_mode: bool):
     except ValueError as exc:  # e.g. ragged nested lists
         raise ValueError(f"queries must be None, a 1-D array of point ids or a 2-D array of coordinates: {exc}") \
             from exc
-    if a.ndim == 2 and a.shape[0] == 0:
-        if a.shape[1] != dim:
-            raise ValueError(f"queries have {a.shape[1]} columns but the points have dimension {dim}")
-        if predecessor_mode:
-            raise ValueError("predecessor_mode needs queries given by point id (or all points), not new coordinates")
-        return "ids", np.zeros(0, dtype=np.int64), None
     if a.ndim == 1:
         if a.size == 0:
             return "ids", np.zeros(0, dtype=np.int64), None
         return "ids", as_ids(a, "queries"), None
     if a.ndim == 2:
-        return "coords", None, as_matrix(a, "queries")
+        return "coords", None, as_matrix(a, "queries", allow_empty=True)  # the core checks width and mode
     raise ValueError(f"queries must be None, a 1-D array of point ids or a 2-D array of coordinates, got shape {a.shape}")
 
 
@@ -99,41 +93,13 @@ class KnnIndex:
         inducing points computes them). ``model`` keeps describing the original points. No
         points (0 rows) is a no-op."""
         self._require_tree("insert")
-        a = np.asarray(points)
         threads = as_threads(n_threads) if n_threads is not None else self._n_threads
-        if a.ndim == 2 and a.shape[0] == 0:
-            # Nothing to insert (a batch loop's empty last batch): the arguments are checked as
-            # for a non-empty batch, then nothing happens.
-            if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
-                raise ValueError(f"points must contain real numbers, got dtype {a.dtype}")
-            if a.shape[1] != self._core.dim:
-                raise ValueError(f"points have {a.shape[1]} columns but the index has dimension {self._core.dim}")
-            if v_matrix is not None or p_diag is not None:
-                self._check_empty_factors(v_matrix, p_diag)
-            return
-        pts = as_matrix(points, "points")
-        v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix")
+        # 0 rows (a batch loop's empty last batch): the core checks them as any batch, then
+        # does nothing.
+        pts = as_matrix(points, "points", allow_empty=True)
+        v = None if v_matrix is None else as_matrix(v_matrix, "v_matrix", allow_empty=True)
         p = None if p_diag is None else as_vector(p_diag, "p_diag")
         self._core.insert(pts, v, p, threads)
-
-    def _check_empty_factors(self, v_matrix, p_diag) -> None:
-        if self._model is None:
-            raise ValueError("v_matrix/p_diag only apply to the residual-correlation metric")
-        if v_matrix is None or p_diag is None:
-            raise ValueError("v_matrix and p_diag must be given together")
-        if self._model.inducing.size > 0:
-            raise ValueError(
-                "v_matrix/p_diag: this index's model was built from inducing points, which give the "
-                "inserted points' V rows and p; insert the coordinates only"
-            )
-        v, p = np.asarray(v_matrix), np.asarray(p_diag)
-        for name, arr in (("v_matrix", v), ("p_diag", p)):
-            if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
-                raise ValueError(f"{name} must contain real numbers, got dtype {arr.dtype}")
-        if v.ndim != 2 or v.shape != (0, self._model.rank):
-            raise ValueError(f"v_matrix must have shape (0, {self._model.rank}) for 0 points, got {v.shape}")
-        if p.shape != (0,):
-            raise ValueError(f"p_diag must have shape (0,) for 0 points, got {p.shape}")
 
     def _require_tree(self, what: str) -> None:
         if not self._core.is_tree:
@@ -149,7 +115,7 @@ class KnnIndex:
         if k > self.n_points:  # also keeps k within the core's integer type
             raise ValueError(f"k ({k}) exceeds the number of points ({self.n_points})")
         predecessor_mode = as_bool(predecessor_mode, "predecessor_mode")
-        kind, ids, coords = _parse_queries(queries, self._core.dim, predecessor_mode)
+        kind, ids, coords = _parse_queries(queries)
         threads = self._n_threads if n_threads is None else as_threads(n_threads)
         out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, predecessor_mode, threads)
         self.last_stats = stats

@@ -11,6 +11,8 @@ from typing import ClassVar, Sequence, Union
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["Kernel", "RBF", "Matern12", "Matern32", "Matern52", "kernel_from_name"]
 
 Lengthscale = Union[float, Sequence[float], np.ndarray]
@@ -36,9 +38,10 @@ class Kernel:
             variance = float(self.variance)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"variance must be a number, got {self.variance!r}") from exc
-        # Above 1e150 the product of two residual variances (rho's normaliser) overflows.
-        if not math.isfinite(variance) or variance <= 0 or variance > 1e150:
-            raise ValueError(f"variance must be > 0 and at most 1e150, got {self.variance!r}")
+        # The core's limit: above it the product of two residual variances (rho's normaliser)
+        # overflows. Checked here too so that a bad kernel fails where it is made.
+        if not math.isfinite(variance) or variance <= 0 or variance > _core.MAX_KERNEL_VARIANCE:
+            raise ValueError(f"variance must be > 0 and at most {_core.MAX_KERNEL_VARIANCE:g}, got {self.variance!r}")
         object.__setattr__(self, "_ls", np.ascontiguousarray(ls))
 
     @property

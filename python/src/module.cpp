@@ -99,7 +99,23 @@ struct PyIndex {
   std::function<nb::dict(int)> validate;
   std::function<nb::dict()> build_info;
   std::function<nb::dict()> arrays;
-  std::function<void(const F64Matrix&, std::optional<F64Matrix>, std::optional<F64Vector>, int)> insert;
+  // insert's metric-specific parts: which factors (v, p) new points may carry, and adding them.
+  std::function<void(const std::optional<F64Matrix>&, const std::optional<F64Vector>&)> check_factors;
+  std::function<void(const F64Matrix&, const std::optional<F64Matrix>&, const std::optional<F64Vector>&, int)>
+      insert_rows;
+
+  // 0 rows (a batch loop's empty last batch) is checked as any batch is, then nothing happens.
+  void insert(const F64Matrix& coords, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
+              int threads) const {
+    pcct::detail::require_columns(view(coords), index->dim(), "points", "the index has");
+    check_factors(v, p);
+    if (coords.shape(0) > 0) {
+      insert_rows(coords, v, p, threads);
+    } else if (v) {
+      PCCT_REQUIRE(v->shape(0) == 0 && p->shape(0) == 0, "v_matrix and p_diag must have 0 rows for 0 points, got ",
+                   v->shape(0), " and ", p->shape(0));
+    }
+  }
 
   nb::tuple knn(const std::string& kind, std::optional<I64Vector> ids, std::optional<F64Matrix> coords,
                 index_t k, bool predecessor, int n_threads) const {
@@ -155,17 +171,19 @@ nb::dict validation_dict(const pcct::CoverTreeValidation& v) {
 }
 
 // Points inserted into a Euclidean index: coordinates only.
-pcct::EuclideanSpace euclidean_points(const F64Matrix& coords, const std::optional<F64Matrix>& v,
-                                      const std::optional<F64Vector>& p) {
+void euclidean_factors(const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p) {
   PCCT_REQUIRE(!v && !p, "v_matrix/p_diag only apply to the residual-correlation metric");
-  return pcct::EuclideanSpace::from_coords(view(coords), "points");
 }
 
+// embed: the space of inserted points (called after check_factors accepted their factors).
 template <class Metric>
-PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::function<typename Metric::Space(
-                      const F64Matrix&, const std::optional<F64Matrix>&, const std::optional<F64Vector>&, int)>
+PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree,
+                  std::function<void(const std::optional<F64Matrix>&, const std::optional<F64Vector>&)> check_factors,
+                  std::function<typename Metric::Space(const F64Matrix&, const std::optional<F64Matrix>&,
+                                                       const std::optional<F64Vector>&, int)>
                       embed) {
   PyIndex out;
+  out.check_factors = std::move(check_factors);
   out.index = tree;
   auto lock = out.lock;
   out.validate = [tree, lock](int threads) {
@@ -184,8 +202,8 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree, std::funct
   };
   // The new points are embedded (for the residual metric: kernel rows and a triangular solve)
   // without the GIL too; the caller's arrays stay alive for the whole call.
-  out.insert = [tree, embed, lock](const F64Matrix& coords, std::optional<F64Matrix> v, std::optional<F64Vector> p,
-                                   int threads) {
+  out.insert_rows = [tree, embed, lock](const F64Matrix& coords, const std::optional<F64Matrix>& v,
+                                        const std::optional<F64Vector>& p, int threads) {
     nb::gil_scoped_release release;
     auto pts = embed(coords, v, p, threads);
     std::unique_lock<std::shared_mutex> guard(*lock);
@@ -211,6 +229,7 @@ pcct::CoverTreeParams tree_params(double base, int threads, const std::string& a
 
 NB_MODULE(_core, m) {
   m.attr("MAX_THREADS") = pcct::kMaxThreads;
+  m.attr("MAX_KERNEL_VARIANCE") = pcct::Kernel::kMaxVariance;
   m.doc() = "pcct C++ core (exact cover-tree k-NN)";
   m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });
   m.def("default_threads", [] { return pcct::default_threads(); });
@@ -299,7 +318,10 @@ NB_MODULE(_core, m) {
       .def("build_info", [](const PyIndex& i) { return i.build_info(); })
       .def("tree_arrays", [](const PyIndex& i) { return i.arrays(); })
       .def("insert", [](const PyIndex& i, const F64Matrix& coords, std::optional<F64Matrix> v,
-                        std::optional<F64Vector> p, int threads) { i.insert(coords, v, p, threads); },
+                        std::optional<F64Vector> p, int threads) {
+             PCCT_REQUIRE(i.insert_rows, "insert needs a tree index");
+             i.insert(coords, v, p, threads);
+           },
            "coords"_a, "v"_a.none(), "p"_a.none(), "n_threads"_a);
 
   m.def(
@@ -322,8 +344,9 @@ NB_MODULE(_core, m) {
               pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, algorithm));
         }
         return wrap_tree<pcct::EuclideanMetric>(
-            tree, [](const F64Matrix& c, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p, int) {
-              return euclidean_points(c, v, p);
+            tree, euclidean_factors,
+            [](const F64Matrix& c, const std::optional<F64Matrix>&, const std::optional<F64Vector>&, int) {
+              return pcct::EuclideanSpace::from_coords(view(c), "points");
             });
       },
       "coords"_a, "base"_a, "n_threads"_a, "algorithm"_a);
@@ -349,9 +372,11 @@ NB_MODULE(_core, m) {
           v.ok = v.problems.empty();
           return validation_dict(v);
         };
-        out.insert = [kd, lock](const F64Matrix& c, std::optional<F64Matrix> v, std::optional<F64Vector> p, int) {
-          auto pts = euclidean_points(c, v, p);
+        out.check_factors = euclidean_factors;
+        out.insert_rows = [kd, lock](const F64Matrix& c, const std::optional<F64Matrix>&,
+                                     const std::optional<F64Vector>&, int) {
           nb::gil_scoped_release release;
+          auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
           std::unique_lock<std::shared_mutex> guard(*lock);
           kd->insert(pts);
         };
@@ -367,22 +392,22 @@ NB_MODULE(_core, m) {
           tree = std::make_shared<pcct::CoverTreeIndex<pcct::ResidualMetric>>(pcct::ResidualMetric(model),
                                                                               tree_params(base, threads, algorithm));
         }
+        auto check_factors = [model](const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p) {
+          if (!v && !p) return;
+          PCCT_REQUIRE(v && p, "v_matrix and p_diag must be given together");
+          // A model built from inducing points computes V and p of new points itself; the
+          // caller's rows would mix two different factorisations (not a metric).
+          PCCT_REQUIRE(!model->can_embed(),
+                       "v_matrix/p_diag: this index's model was built from inducing points, which "
+                       "give the inserted points' V rows and p; insert the coordinates only");
+          PCCT_REQUIRE(v->shape(1) == static_cast<size_t>(model->rank()), "v_matrix has ", v->shape(1),
+                       " columns but the index's V has rank ", model->rank());
+        };
         return wrap_tree<pcct::ResidualMetric>(
-            tree, [model](const F64Matrix& c, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
-                          int threads) {
-              if (v || p) {
-                PCCT_REQUIRE(v && p, "v_matrix and p_diag must be given together");
-                // A model built from inducing points computes V and p of new points itself;
-                // the caller's rows would mix two different factorisations (not a metric).
-                PCCT_REQUIRE(!model->can_embed(),
-                             "v_matrix/p_diag: this index's model was built from inducing points, which "
-                             "give the inserted points' V rows and p; insert the coordinates only");
-                PCCT_REQUIRE(c.shape(1) == static_cast<size_t>(model->dim()), "points have ", c.shape(1),
-                             " columns but the index has dimension ", model->dim());
-                PCCT_REQUIRE(v->shape(1) == static_cast<size_t>(model->rank()), "v_matrix has ", v->shape(1),
-                             " columns but the index's V has rank ", model->rank());
-                return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();
-              }
+            tree, check_factors,
+            [model](const F64Matrix& c, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
+                    int threads) {
+              if (v) return pcct::ResidualModel::from_factors(view(c), model->kernel(), view(*v), view(*p)).space();
               return model->embed(view(c), threads, "points");
             });
       },

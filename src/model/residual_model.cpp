@@ -132,7 +132,7 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
                " given as coordinates need a model built from inducing points; a model built from "
                "user factors (v_matrix, p_diag) only answers queries by point id");
   detail::require_valid_view(coords, what);
-  PCCT_REQUIRE(coords.cols == dim(), what, " have ", coords.cols, " columns but the model has dimension ", dim());
+  detail::require_columns(coords, dim(), what, "the model has");
   PCCT_REQUIRE(coords.rows > 0, what, " has no rows");
   detail::require_finite(coords, what);
   ResidualSpace s(kernel(), dim(), rank(), coords.rows, n_threads);

@@ -30,6 +30,12 @@ inline void require_valid_view(const MatrixView& m, const char* what) {
                what, " has strides (", m.row_stride, ", ", m.col_stride, ") whose offsets overflow");
 }
 
+/// New points (queries, inserts) must have `dim` columns; `owner_has` names what sets it, with
+/// its verb ("the points have", "the model has").
+inline void require_columns(const MatrixView& m, index_t dim, const char* what, const char* owner_has) {
+  PCCT_REQUIRE(m.cols == dim, what, " have ", m.cols, " columns but ", owner_has, " dimension ", dim);
+}
+
 template <class Vector>  // VectorView, IdView
 void require_valid_vector(const Vector& v, const char* what) {
   PCCT_REQUIRE(v.size >= 0, what, " has a negative size (", v.size, ")");

@@ -72,8 +72,8 @@ QueryRows<typename Metric::Space> resolve_queries(const Metric& metric, const Qu
       break;
     case QuerySet::Kind::coords:
       detail::require_valid_view(queries.coords, "queries");
-      PCCT_REQUIRE(queries.coords.cols == metric.space().dim(), "queries have ", queries.coords.cols,
-                   " columns but the points have dimension ", metric.space().dim());
+      // Checked here too: a call without rows never reaches embed().
+      detail::require_columns(queries.coords, metric.space().dim(), "queries", "the points have");
       if (queries.coords.rows == 0) break;  // no queries: a (0, k) answer, as for an empty id list
       out.external.emplace(metric.embed(queries.coords, params.n_threads));
       out.ids.assign(out.external->size(), -1);

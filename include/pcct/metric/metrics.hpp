@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "pcct/core/errors.hpp"
+#include "pcct/core/view_checks.hpp"
 #include "pcct/metric/euclidean_space.hpp"
 #include "pcct/metric/residual_space.hpp"
 #include "pcct/model/residual_model.hpp"
@@ -20,8 +21,7 @@ class EuclideanMetric {
   const Space& space() const { return space_; }
   /// New points as an external query space (ids -1).
   Space embed(MatrixView coords, int /*n_threads*/) const {
-    PCCT_REQUIRE(coords.cols == space_.dim(), "queries have ", coords.cols,
-                 " columns but the points have dimension ", space_.dim());
+    detail::require_columns(coords, space_.dim(), "queries", "the points have");
     Space s = EuclideanSpace::from_coords(coords, "queries");
     s.mark_external();
     return s;
