@@ -16,6 +16,7 @@ namespace pcct {
 namespace {
 
 constexpr int kBlock = 256;  // points per triangular-solve block (fixed: results never depend on threads)
+constexpr int kSolveWidth = 8;  // each solve has a multiple of this many columns (see fill_factor_rows)
 
 // Scaled coordinates x_t / l_t of every row of `coords` into the space (structure-of-arrays).
 void fill_coords(ResidualSpace& s, MatrixView coords, const Kernel& k) {
@@ -90,7 +91,10 @@ ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kern
       model.chol_[static_cast<size_t>(j) * m + j] += kJitter * kernel.variance;
     }
     int info = 0;
-    dpotrf_("L", &m, model.chol_.data(), &m, &info, 1);
+    {
+      detail::SingleThreadedBlas one_thread;
+      dpotrf_("L", &m, model.chol_.data(), &m, &info, 1);
+    }
     PCCT_REQUIRE(info == 0, "Cholesky factorisation of K(U, U) + jitter failed (leading minor ", info,
                  " is not positive definite); check the kernel parameters and the inducing points");
   }
@@ -168,8 +172,8 @@ std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin,
 }
 
 void ResidualModel::fill_factor_rows(ResidualSpace& s, int n_threads) const {
-  // V = L^{-1} K(U, X) in fixed blocks of points; blocks are independent, so the result
-  // does not depend on the thread count (OpenBLAS runs single-threaded inside the region).
+  // V = L^{-1} K(U, X) in fixed blocks of points, each solved on one thread
+  // (SingleThreadedBlas): a point's row depends neither on the thread count nor on its block.
   const Kernel& k = kernel();
   const index_t n = s.size();
   const int m = rank(), d = dim();
@@ -178,7 +182,12 @@ void ResidualModel::fill_factor_rows(ResidualSpace& s, int n_threads) const {
   parallel_for(blocks, resolve_threads(n_threads), [&](index_t b, int) {
     const index_t start = b * kBlock;
     const int nb = static_cast<int>(std::min<index_t>(kBlock, n - start));
-    std::vector<double> kux(static_cast<size_t>(m) * nb);  // m x nb column-major: K(U, x_j)
+    // OpenBLAS solves the columns beyond a multiple of its kernel's width in another order
+    // (one odd column moved distances by up to 1e-5 through the metric's cancellation); zero
+    // columns up to a multiple of kSolveWidth keep every point on the full-width path, so a
+    // point's row does not depend on how many points share its solve (tested).
+    const int nb_solve = (nb + kSolveWidth - 1) / kSolveWidth * kSolveWidth;
+    std::vector<double> kux(static_cast<size_t>(m) * nb_solve, 0.0);  // m x nb_solve column-major: K(U, x_j)
     std::vector<double> xq(d);
     simd::RowArgs args;
     args.n = m;
@@ -193,7 +202,10 @@ void ResidualModel::fill_factor_rows(ResidualSpace& s, int n_threads) const {
       tab.kernel_row(k.type, args);
     }
     const double one = 1.0;
-    dtrsm_("L", "L", "N", "N", &m, &nb, &one, chol_.data(), &m, kux.data(), &m, 1, 1, 1, 1);
+    {
+      detail::SingleThreadedBlas one_thread;
+      dtrsm_("L", "L", "N", "N", &m, &nb_solve, &one, chol_.data(), &m, kux.data(), &m, 1, 1, 1, 1);
+    }
     for (int j = 0; j < nb; ++j) {
       double* row = s.v_row_mut(start + j);
       std::copy_n(kux.data() + static_cast<size_t>(j) * m, m, row);

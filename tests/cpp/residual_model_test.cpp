@@ -124,6 +124,38 @@ TEST(ResidualModel, EmbedReproducesDatasetPoints) {
   }
 }
 
+// V rows are bit-identical whatever the thread count and however many points are embedded
+// together. OpenBLAS, left to itself, splits a solve over threads when called outside a
+// parallel region (small calls), and solves a call's last columns beyond a multiple of its
+// kernel width in another order; either changed the last bits, and the metric turned those
+// into ~1e-5 in distances (a point queried by id and by its coordinates got other answers).
+TEST(ResidualModel, FactorRowsDoNotDependOnThreadsOrBatch) {
+  const index_t n = 1500;
+  const int m = 512;
+  const auto x = test::normal_matrix(n, 3, 9);
+  const auto ind = test::first_ids(n, m, 2);
+  const auto coords = MatrixView::row_major(x.data(), n, 3);
+  const IdView inducing{ind.data(), m, 1};
+  const auto one = ResidualModel::from_inducing(coords, Kernel{}, inducing, 1);
+  for (int threads : {0, 2, 3}) {
+    const auto other = ResidualModel::from_inducing(coords, Kernel{}, inducing, threads);
+    for (index_t i = 0; i < n; ++i) {
+      ASSERT_EQ(other.space().p(i), one.space().p(i)) << "threads " << threads << ", point " << i;
+      for (int r = 0; r < m; ++r) ASSERT_EQ(other.space().v_row(i)[r], one.space().v_row(i)[r]);
+    }
+  }
+  for (index_t count : {1, 2, 3, 4, 5, 7, 9, 10, 13, 100, 257, 300}) {
+    for (int threads : {0, 1, 2}) {
+      const index_t first = 17;
+      const auto e = one.embed(MatrixView::row_major(x.data() + 3 * first, count, 3), threads);
+      for (index_t i = 0; i < count; ++i) {
+        ASSERT_EQ(e.p(i), one.space().p(first + i)) << count << " points, threads " << threads << ", point " << i;
+        for (int r = 0; r < m; ++r) ASSERT_EQ(e.v_row(i)[r], one.space().v_row(first + i)[r]);
+      }
+    }
+  }
+}
+
 template <class Ex, class F>
 void expect_error(F&& f, const std::string& needle) {
   try {

@@ -1,4 +1,8 @@
 """pcct.cover_tree against the NumPy oracle and against pcct's brute force (bit-identical)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -72,6 +76,41 @@ def test_threads_do_not_change_trees_or_answers(shape):
         for ids, dist, evals, info in results[1:]:
             assert np.array_equal(ids, results[0][0]) and np.array_equal(dist, results[0][1])
             assert evals == results[0][2] and info == results[0][3]
+
+
+_V_AND_ANSWERS = """
+import hashlib, numpy as np, pcct
+x = np.random.default_rng(3).normal(size=(1500, 3))
+m = pcct.ResidualModel(x, pcct.kernels.RBF(1.0), inducing_count=512, seed=0, n_threads=1)
+ids, dist = pcct.cover_tree(m, algorithm="scan", n_threads=1).knn(10, x[:5] + 0.01)
+print(hashlib.sha256(m.v_matrix.tobytes() + m.p_diag.tobytes() + ids.tobytes() + dist.tobytes()).hexdigest())
+"""
+
+
+def test_the_environment_thread_count_does_not_change_v_or_answers():
+    # OpenBLAS (OpenMP build) would split pcct's LAPACK calls over OMP_NUM_THREADS threads,
+    # changing the last bits of V even when pcct itself runs on one thread.
+    digests = set()
+    for threads in ("1", "2", "3"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads}
+        r = subprocess.run([sys.executable, "-c", _V_AND_ANSWERS], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        digests.add(r.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_a_point_gets_the_same_answer_by_id_and_by_coordinates():
+    # Its V row is recomputed from the coordinates; it must equal the model's row bit for bit,
+    # however many points are embedded together (the metric magnifies a last-bit difference
+    # to ~1e-5 in distances).
+    x = np.random.default_rng(8).normal(size=(1200, 3))
+    model = pcct.ResidualModel(x, pcct.kernels.RBF(1.0), inducing_count=300, seed=1)
+    index = pcct.cover_tree(model, algorithm="brute")
+    for count in (1, 2, 3, 5, 8, 11, 100, 301):
+        q = np.arange(40, 40 + count)
+        by_id, d_id = index.knn(15, q)
+        by_xy, d_xy = index.knn(15, x[q])
+        assert np.array_equal(d_id, d_xy) and np.array_equal(by_id, by_xy), count
 
 
 @pytest.mark.parametrize("algorithm", ["tree", "scan", "kdtree"])
