@@ -35,7 +35,11 @@ struct Visit {
 template <class Space>
 struct PruneBounds;
 
-// Euclidean: computed distances are within a relative (dim + 4) u of exact ones.
+// Euclidean: a computed distance is within a relative (dim + 8) u (doubled for safety) of the
+// exact one, plus an absolute eta for squared terms that fall into float64's subnormal range
+// (coordinates ~1e-154 apart or closer): each such rounding errs by up to 2^-1075 absolute,
+// so the sum by (dim + 8) 2^-1075 and its square root by sqrt(dim + 8) 2^-537.5. Without eta,
+// points ~1e-161 apart got wrong neighbours; elsewhere eta (~1e-161) changes nothing.
 template <>
 struct PruneBounds<EuclideanSpace> {
   struct Node {
@@ -44,8 +48,10 @@ struct PruneBounds<EuclideanSpace> {
   struct Query {};
 
   double delta = 0;  // relative error bound (with a safety factor of 2)
+  double eta = 0;    // absolute error bound from subnormal squares (with a safety factor of 2)
 
-  explicit PruneBounds(const EuclideanSpace& s) : delta(2.0 * (s.dim() + 8) * kUnit) {}
+  explicit PruneBounds(const EuclideanSpace& s)
+      : delta(2.0 * (s.dim() + 8) * kUnit), eta(2.0 * std::sqrt(s.dim() + 8.0) * 0x1p-537) {}
   /// The bounds of the same points in another row order (nothing here depends on rows).
   PruneBounds permuted(std::span<const index_t> /*order*/) const { return *this; }
   Query query(const EuclideanSpace&, index_t) const { return {}; }
@@ -56,21 +62,23 @@ struct PruneBounds<EuclideanSpace> {
   void finalize(Node&) const {}
   static bool same(const Node& a, const Node& b) { return a.rad == b.rad; }
 
+  // The largest exact distance a point at computed distance <= t from the query can have.
+  double exact_hi(double t) const { return (t + eta) * (1 + delta) * (1 + delta); }
+
   bool excluded(const Query&, const Node& n, double d_qc, double /*aux*/, double t) const {
     if (!(t < std::numeric_limits<double>::infinity())) return false;
-    const double lo = d_qc * (1 - delta) - n.rad * (1 + delta);
-    return lo > t * (1 + delta) * (1 + delta) + std::numeric_limits<double>::min();
+    const double lo = (d_qc * (1 - delta) - eta) - (n.rad * (1 + delta) + eta);
+    return lo > exact_hi(t) + std::numeric_limits<double>::min();
   }
 
   // Parent-child test: bounds on exact distances let a child's subtree be excluded from the
   // parent's distance alone (triangle inequality through the parent), before evaluating it.
   Child child(const Node& c, double d_pc, double /*aux*/, index_t, index_t) const {
-    return {d_pc * (1 - delta), d_pc * (1 + delta), c.rad * (1 + delta)};
+    return {d_pc * (1 - delta) - eta, d_pc * (1 + delta) + eta, c.rad * (1 + delta) + eta};
   }
   Visit visit(const Query&, const Node&, double d_qp, double /*aux*/, double t) const {
-    const double thr = t < std::numeric_limits<double>::infinity() ? t * (1 + delta) * (1 + delta)
-                                                                    : std::numeric_limits<double>::infinity();
-    return {d_qp * (1 - delta), d_qp * (1 + delta), thr};
+    const double thr = t < std::numeric_limits<double>::infinity() ? exact_hi(t) : std::numeric_limits<double>::infinity();
+    return {d_qp * (1 - delta) - eta, d_qp * (1 + delta) + eta, thr};
   }
 };
 

@@ -113,6 +113,24 @@ def test_a_point_gets_the_same_answer_by_id_and_by_coordinates():
         assert np.array_equal(d_id, d_xy) and np.array_equal(by_id, by_xy), count
 
 
+@pytest.mark.parametrize("scale", [1e-150, 1e-158, 1e-160, 1e-161, 1e-163, 1e-200, 1e-310])
+def test_tiny_coordinates_give_exact_answers(scale):
+    # Squared differences below ~1e-308 are subnormal and round to an absolute (not relative)
+    # error: the pruning bounds include it, else a closer point was pruned away (at 1e-161).
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n, d = int(rng.integers(5, 150)), int(rng.integers(1, 5))
+        x = rng.normal(size=(n, d)) * scale
+        k = int(rng.integers(1, min(n, 8) + 1))
+        for algorithm in ("tree", "scan"):
+            index = pcct.cover_tree(x, algorithm=algorithm)
+            index.validate()
+            for pred in (False, True):
+                ids, dist = index.knn(k, predecessor_mode=pred)
+                ref = pcct.brute_force_knn(x, k, predecessor_mode=pred)
+                assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), (seed, algorithm, pred)
+
+
 @pytest.mark.parametrize("algorithm", ["tree", "scan", "kdtree"])
 def test_insert_keeps_the_tree_valid_and_exact(algorithm):
     rng = np.random.default_rng(9)
