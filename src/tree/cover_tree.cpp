@@ -169,6 +169,8 @@ CoverTreeIndex<Metric>::CoverTreeIndex(Metric metric, const CoverTreeParams& par
   PCCT_REQUIRE(params.engine == TreeEngine::walk || params.engine == TreeEngine::scan, "engine ",
                static_cast<int>(params.engine), " is not TreeEngine::walk or TreeEngine::scan");
   PCCT_REQUIRE(impl_->metric.space().size() < INT32_MAX, "the cover tree holds at most 2^31 - 1 points");
+  // A space with no points (default-constructed, or moved from) has no root to build on.
+  PCCT_REQUIRE(impl_->metric.space().size() > 0, "the cover tree needs at least one point (the metric's space is empty)");
   impl_->grow(impl_->metric.space(), 0, resolve_threads(params.n_threads));
 }
 

@@ -11,6 +11,7 @@
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/metric/metrics.hpp"
 #include "pcct/tree/cover_tree.hpp"
+#include "pcct/tree/kd_tree.hpp"
 #include "test_util.hpp"
 
 namespace pcct {
@@ -60,6 +61,19 @@ TEST(ApiMisuse, MovedFromIndexesAndModelsAreEmptyOrIntact) {
   EXPECT_EQ(m.rank(), 0);
   EXPECT_EQ(m2.size(), n);
   EXPECT_EQ(m2.rank(), 16);
+}
+
+TEST(ApiMisuse, TreesOverAnEmptySpaceAreRefusedOrEmpty) {
+  const auto x = normal_matrix(50, 2, 4);
+  EuclideanMetric full(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 50, 2)));
+  EuclideanMetric moved = std::move(full);
+  expect_invalid([&] { CoverTreeIndex<EuclideanMetric> t{full}; }, "needs at least one point");  // NOLINT
+  expect_invalid([] { CoverTreeIndex<EuclideanMetric> t{EuclideanMetric(EuclideanSpace{})}; },
+                 "needs at least one point");
+  KdTreeIndex kd{EuclideanMetric(EuclideanSpace{})};
+  EXPECT_EQ(kd.size(), 0);
+  expect_invalid([&] { kd.knn(QuerySet::all_points(), KnnParams{1}); }, "exceeds the number of points (0)");
+  EXPECT_EQ(CoverTreeIndex<EuclideanMetric>{moved}.size(), 50);
 }
 
 TEST(ApiMisuse, NullModelIsRefused) {
