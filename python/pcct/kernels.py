@@ -6,7 +6,7 @@ parameters; kernel values are computed by the C++ core in float64.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Sequence, Union
 
 import numpy as np
@@ -20,20 +20,30 @@ Lengthscale = Union[float, Sequence[float], np.ndarray]
 
 @dataclass(frozen=True)
 class Kernel:
+    """Parameters are checked and stored normalised: ``variance`` a float, ``lengthscale`` a
+    float (one value) or a tuple of floats (one per dimension), so kernels compare and hash by
+    value (``RBF([1, 2]) == RBF((1.0, 2.0))``)."""
+
     lengthscale: Lengthscale = 1.0
     variance: float = 1.0
     name: ClassVar[str] = ""
-    _ls: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.lengthscale, (str, bytes)):
+            raise ValueError(f"lengthscale must be a number or a 1-D array of numbers, got {self.lengthscale!r}")
         try:
-            ls = np.atleast_1d(np.asarray(self.lengthscale, dtype=np.float64))
+            ls = np.atleast_1d(np.asarray(self.lengthscale))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"lengthscale must be a number or a 1-D array of numbers, got {self.lengthscale!r}") from exc
         if ls.ndim != 1 or ls.size == 0:
             raise ValueError(f"lengthscale must be a number or a non-empty 1-D array, got shape {ls.shape}")
+        if ls.dtype.kind not in "fiu" or ls.dtype == np.bool_:
+            raise ValueError(f"lengthscale must contain real numbers, got {self.lengthscale!r}")
+        ls = ls.astype(np.float64)
         if not np.all(np.isfinite(ls)) or np.any(ls <= 0):
             raise ValueError(f"lengthscale must be finite and > 0, got {self.lengthscale!r}")
+        if isinstance(self.variance, (bool, np.bool_, str, bytes)):
+            raise ValueError(f"variance must be a number, got {self.variance!r}")
         try:
             variance = float(self.variance)
         except (TypeError, ValueError) as exc:
@@ -42,12 +52,13 @@ class Kernel:
         # overflows. Checked here too so that a bad kernel fails where it is made.
         if not math.isfinite(variance) or variance <= 0 or variance > _core.MAX_KERNEL_VARIANCE:
             raise ValueError(f"variance must be > 0 and at most {_core.MAX_KERNEL_VARIANCE:g}, got {self.variance!r}")
-        object.__setattr__(self, "_ls", np.ascontiguousarray(ls))
+        object.__setattr__(self, "variance", variance)
+        object.__setattr__(self, "lengthscale", float(ls[0]) if ls.size == 1 else tuple(float(v) for v in ls))
 
     @property
     def lengthscales(self) -> np.ndarray:
         """Lengthscale as a float64 array (length 1 or one per dimension)."""
-        return self._ls.copy()
+        return np.atleast_1d(np.asarray(self.lengthscale, dtype=np.float64))
 
 
 @dataclass(frozen=True)

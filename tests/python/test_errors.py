@@ -92,9 +92,24 @@ def test_k_not_an_integer():
     ({"variance": -2.0}, "variance must be > 0 and at most 1e\\+150"),
     ({"variance": np.inf}, "variance must be > 0 and at most 1e\\+150"),
     ({"variance": 1e151}, "variance must be > 0 and at most 1e\\+150"),
+    ({"variance": "2"}, "variance must be a number"),
+    ({"variance": True}, "variance must be a number"),
+    ({"lengthscale": "1"}, "lengthscale must be a number"),
+    ({"lengthscale": True}, "lengthscale must contain real numbers"),
+    ({"lengthscale": [1.0, "a"]}, "lengthscale must contain real numbers"),
+    ({"lengthscale": [[1.0, 2.0]]}, "non-empty 1-D array"),
 ])
 def test_bad_kernel_parameters(kw, match):
     raises(ValueError, match, pcct.kernels.Matern32, **kw)
+
+
+def test_kernels_store_normalised_parameters_and_compare_by_value():
+    k = pcct.kernels.RBF(np.array([1, 2]), np.float32(2))
+    assert k.lengthscale == (1.0, 2.0) and type(k.variance) is float and k.variance == 2.0
+    assert k == pcct.kernels.RBF([1.0, 2.0], 2) and hash(k) == hash(pcct.kernels.RBF((1, 2), 2.0))
+    assert pcct.kernels.RBF([0.5]).lengthscale == 0.5 == pcct.kernels.RBF(0.5).lengthscale
+    assert pcct.kernels.RBF(1.0) != pcct.kernels.Matern32(1.0)
+    assert k.lengthscales.dtype == np.float64 and k.lengthscales.tolist() == [1.0, 2.0]
 
 
 def test_largest_variance_keeps_the_answer_of_variance_one():
