@@ -220,6 +220,16 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"pcct: warning: {message}", file=sys.stderr)
 
 
+# The Python API names its parameters in errors; the command line names its options.
+_OPTION_OF_PARAMETER = {"n_threads": "--threads", "inducing_count": "--inducing", "k": "--k", "seed": "--seed",
+                        "base": "--base", "lengthscale": "--lengthscale", "variance": "--variance"}
+
+
+def _in_option_names(message: str) -> str:
+    name, sep, rest = message.partition(" ")
+    return _OPTION_OF_PARAMETER[name] + sep + rest if name in _OPTION_OF_PARAMETER else message
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -228,7 +238,7 @@ def main(argv=None) -> int:
             warnings.showwarning = _print_warning  # the message only, not our source line
             return args.func(args)
     except (CliError, ValueError, IndexError) as exc:
-        print(f"pcct: error: {exc}", file=sys.stderr)
+        print(f"pcct: error: {_in_option_names(str(exc))}", file=sys.stderr)
         return 2
 
 

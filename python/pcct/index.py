@@ -115,6 +115,7 @@ class KnnIndex:
         if k > self.n_points:  # also keeps k within the core's integer type
             raise ValueError(f"k ({k}) exceeds the number of points ({self.n_points})")
         predecessor_mode = as_bool(predecessor_mode, "predecessor_mode")
+        return_distances = as_bool(return_distances, "return_distances")
         kind, ids, coords = _parse_queries(queries)
         threads = self._n_threads if n_threads is None else as_threads(n_threads)
         out_ids, out_dist, stats = self._core.knn(kind, ids, coords, k, predecessor_mode, threads)

@@ -63,6 +63,9 @@ def test_return_distances_false_returns_ids_only():
     x = np.random.default_rng(0).normal(size=(30, 2))
     ids = pcct.brute_force_knn(x, 3, return_distances=False)
     assert isinstance(ids, np.ndarray) and ids.shape == (30, 3) and ids.dtype == np.int64
+    for bad in ("no", 2, None):  # not read as True or False by truthiness
+        with pytest.raises(ValueError, match="return_distances must be True or False"):
+            pcct.brute_force_knn(x, 3, return_distances=bad)
 
 
 def test_gil_is_released_during_queries():

@@ -218,3 +218,20 @@ def test_bench_gold_bad_arguments(extra, match):
     r = run_cli("bench", "gold", "--n", "200", "--inducing", "20", "--quiet", *extra)
     assert r.returncode == 2 and match in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--threads", "0"], "--threads must be >= 1, got 0"),
+    (["--kernel", "rbf", "--inducing", "0"], "--inducing must be >= 1, got 0"),
+    (["--k", "0"], "--k must be >= 1, got 0"),
+    (["--k", "31"], "--k (31) exceeds the number of points (30)"),
+    (["--base", "1"], "--base must be a finite number >= 1.01"),
+    (["--kernel", "rbf", "--lengthscale", "-1"], "--lengthscale must be finite and > 0"),
+    (["--kernel", "rbf", "--variance", "0"], "--variance must be > 0"),
+    (["--kernel", "rbf", "--seed", "-1"], "--seed must be a non-negative integer"),
+])
+def test_knn_bad_numbers_name_the_option(tmp_path, extra, match):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(30, 2)))
+    r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--out", str(tmp_path / "o.npy"), "--quiet", *extra)
+    assert r.returncode == 2 and match in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
