@@ -5,11 +5,11 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import pcct
 from oracle import assert_knn_matches, euclidean_d2_tolerance, euclidean_sq_distances
-from workloads import make_points, workloads
+from workloads import KERNELS, SHAPES, make_points, workloads
 
 
 @given(w=workloads(max_n=400), data=st.data())
@@ -235,6 +235,23 @@ def test_auto_picks_by_the_documented_rules():
     for bad in (1.0, 1.001, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="base must be a finite number >= 1.01"):
             pcct.cover_tree(model, base=bad)
+
+
+@settings(max_examples=8)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2100, 5000), shape=st.sampled_from(SHAPES),
+       kernel=st.sampled_from(KERNELS), lengthscale=st.sampled_from([0.05, 0.3, 1.0]),
+       m=st.integers(1, 64), k=st.sampled_from([1, 7, 50]), predecessor=st.booleans(),
+       subset=st.booleans())
+def test_auto_on_larger_residual_workloads(seed, n, shape, kernel, lengthscale, m, k, predecessor, subset):
+    # Above 2,048 points and 128 queries auto samples each call and splits its queries between
+    # the brute force, the walk and the scan; whichever answers, the result is the same.
+    rng = np.random.default_rng(seed)
+    x = make_points(rng, shape, n, int(rng.integers(1, 4)))
+    model = pcct.ResidualModel(x, pcct.kernels.kernel_from_name(kernel, lengthscale), inducing_count=m, seed=1)
+    queries = np.sort(rng.choice(n, size=int(rng.integers(128, 600)), replace=False)) if subset else None
+    ids, dist = pcct.cover_tree(model).knn(k, queries, predecessor_mode=predecessor)
+    ref_ids, ref_dist = pcct.brute_force_knn(model, k, queries=queries, predecessor_mode=predecessor)
+    assert np.array_equal(ids, ref_ids) and np.array_equal(dist, ref_dist)
 
 
 def test_auto_after_insert_uses_every_point():
