@@ -146,6 +146,8 @@ nb::dict info_dict(const pcct::CoverTreeBuildInfo& info) {
   d["top_level"] = info.top_level;
   d["floor_level"] = info.floor_level;
   d["height"] = info.height;
+  d["scan_top_centres"] = info.scan_top_centres;
+  d["scan_centres"] = info.scan_centres;
   nb::list levels;
   for (const auto& l : info.levels) {
     nb::dict e;

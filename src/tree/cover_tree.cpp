@@ -2,11 +2,12 @@
 
 #include <chrono>
 #include <climits>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <type_traits>
+#include <utility>
 
 #include "core/parallel.hpp"
 #include "pcct/knn/brute_force.hpp"
@@ -139,6 +140,8 @@ struct CoverTreeIndex<Metric>::Impl {
 
   void summarise() {
     info.top_level = tree.scale.top();
+    info.scan_top_centres = clusters.top;
+    info.scan_centres = clusters.size();
     info.floor_level = tree.scale.floor();
     std::map<int, CoverTreeBuildInfo::Level, std::greater<>> per;
     std::vector<int> depth(space.size(), 0);
@@ -249,6 +252,11 @@ constexpr double kScanCostRatio = 1.8;
 // cannot amortise (gold: 32 queries took 13 ms on the walk and 9 ms on the scan in four
 // blocks of 8).
 constexpr index_t kSampleBlocks = 2;
+// A call too small to sample: the scan's cost per query in brute-force evaluations, per scan
+// centre (clusters.size()). Measured with 16 and 64 consecutive predecessor ids against the
+// brute force (docs/tree.md "auto"): the two break even at ids ~2.3-3.1 x the centres on gold,
+// ~1.8-2.5 x on a 2-D Matern 3/2 workload, above 6 x on an RBF one with lengthscale 0.3.
+constexpr double kSmallCallScanCost = 2.5;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -256,7 +264,6 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   const auto& im = *impl_;
   auto q = resolve_queries(im.metric, queries, params, size());  // ids of inserted points count too
   const Space& qs = q.external ? *q.external : im.space;
-  const index_t nq = q.count();
   const std::vector<index_t> rows = q.rows_in(im.row_of_id);
 
   // "auto": the brute force (same arithmetic, bit-identical answers) where it is cheaper:
@@ -265,72 +272,109 @@ KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& 
   // ratio) x (the sample's mean evaluations on it) points, else to that engine (docs/tree.md,
   // "auto"). In predecessor mode query i scans only ids < i, so early ids go to the brute
   // force and late ones to the tree.
-  if (im.params.auto_brute) {
-    if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
-    if (nq >= 4 * kAutoSample) {
-      // Evenly spread sample queries run on the scan (their answers are kept). If the walk's
-      // floor, the root's children, which every walking query evaluates, costs less than the
-      // scan did, up to kProbeSample of them run on the walk too (answers dropped), and the
-      // engine that costs less on those same queries answers the rest of the call.
-      Part sample;
-      std::vector<index_t> srows, sids;
-      for (index_t j = 0; j < kAutoSample; ++j) {
-        sample.pos.push_back(j * nq / kAutoSample);
-        srows.push_back(rows[sample.pos.back()]);
-        sids.push_back(q.ids[sample.pos.back()]);
-      }
-      sample.result = tree_search(qs, srows, sids, params, TreeEngine::scan, kSampleBlocks);
-      const auto& scan_evals = sample.result.stats.evaluations_per_query;
-      TreeEngine engine = TreeEngine::scan;
-      double cost = kScanCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
-      // The probe: sample queries that would go to a tree engine (not to the brute force, as
-      // the early ids in predecessor mode do), evenly spread.
-      std::vector<index_t> tree_bound;
-      for (index_t j = 0; j < kAutoSample; ++j)
-        if ((params.predecessor ? static_cast<double>(sids[j]) : static_cast<double>(size())) > cost)
-          tree_bound.push_back(j);
-      const double root_children = static_cast<double>(im.layout.child_count[im.tree.root]);
-      if (!tree_bound.empty() && kWalkCostRatio * root_children < cost) {
-        const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kProbeSample);
-        std::vector<index_t> prows, pids;
-        double scan_part = 0;
-        for (index_t t = 0; t < probes; ++t) {
-          const index_t j = tree_bound[(2 * t + 1) * m / (2 * probes)];
-          prows.push_back(srows[j]);
-          pids.push_back(sids[j]);
-          scan_part += static_cast<double>(scan_evals[j]);
-        }
-        const KnnResult walked = tree_search(qs, prows, pids, params, TreeEngine::walk, 1);
-        const double walk_part = static_cast<double>(walked.stats.distance_evaluations);
-        sample.result.stats.probe_evaluations = walked.stats.distance_evaluations;
-        sample.result.stats.distance_evaluations += walked.stats.distance_evaluations;
-        if (kWalkCostRatio * walk_part < kScanCostRatio * scan_part) {
-          engine = TreeEngine::walk;
-          cost = kWalkCostRatio * walk_part / static_cast<double>(probes);
-        }
-      }
-      std::vector<char> sampled(nq, 0);
-      for (index_t i : sample.pos) sampled[i] = 1;
-      Part brute, tree;
-      std::vector<index_t> brows, bids, trows, tids;
-      for (index_t i = 0; i < nq; ++i) {
-        if (sampled[i]) continue;
-        const double scanned = params.predecessor ? static_cast<double>(q.ids[i]) : static_cast<double>(size());
-        const bool to_brute = scanned <= cost;
-        (to_brute ? brute : tree).pos.push_back(i);
-        (to_brute ? brows : trows).push_back(rows[i]);
-        (to_brute ? bids : tids).push_back(q.ids[i]);
-      }
-      if (!brows.empty()) brute.result = brute_search(qs, brows, bids, params);
-      if (!trows.empty()) tree.result = tree_search(qs, trows, tids, params, engine, kMinBlocks);
-      return merge_parts(nq, static_cast<int>(params.k), {&sample, &brute, &tree});
-    }
-    // Too few queries to sample: the scan, faster than the walk for such calls in 8 of 10
-    // measured cases (16 and 64 queries on five residual workloads; gold, 64 queries: 12.3
-    // against 14.3 ms; the two losses were by 0.15 and 0.4 ms; docs/tree.md "auto").
-    return tree_search(qs, rows, q.ids, params, TreeEngine::scan, kMinBlocks);
+  if (!im.params.auto_brute) return tree_search(qs, rows, q.ids, params, im.params.engine, kMinBlocks);
+  if (size() <= 2048 || params.k * 8 > size()) return brute_search(qs, rows, q.ids, params);
+  return auto_search(qs, rows, q.ids, params);
+}
+
+namespace {
+
+// Some of a call's queries: their positions in the call, their rows and their ids.
+struct QuerySubset {
+  std::vector<index_t> pos, rows, ids;
+};
+
+// The queries i with first(i), and the others; positions marked in `skip` go to neither.
+template <class Test>
+std::pair<QuerySubset, QuerySubset> split_queries(const std::vector<index_t>& rows, const std::vector<index_t>& ids,
+                                                  Test&& first, const std::vector<char>& skip = {}) {
+  std::pair<QuerySubset, QuerySubset> out;
+  for (index_t i = 0; i < static_cast<index_t>(rows.size()); ++i) {
+    if (!skip.empty() && skip[i]) continue;
+    QuerySubset& to = first(i) ? out.first : out.second;
+    to.pos.push_back(i);
+    to.rows.push_back(rows[i]);
+    to.ids.push_back(ids[i]);
   }
-  return tree_search(qs, rows, q.ids, params, im.params.engine, kMinBlocks);
+  return out;
+}
+
+}  // namespace
+
+// "auto" past its fixed rules: the brute force for the queries that scan few points, a sample
+// to choose the tree engine for the others.
+template <class Metric>
+KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                                              const std::vector<index_t>& ids, const KnnParams& params) const {
+  const auto& im = *impl_;
+  const index_t nq = static_cast<index_t>(rows.size());
+  const int k = static_cast<int>(params.k);
+  // Points the brute force would scan for query i: all, or in predecessor mode the ids < i.
+  auto scanned = [&](index_t i) {
+    return params.predecessor ? static_cast<double>(ids[i]) : static_cast<double>(size());
+  };
+  // Every scanning query evaluates every top centre, and every walking one the root's
+  // children: a query that scans fewer points than the cheaper of those floors goes to the
+  // brute force whatever a sample says. A call with too few other queries is not sampled
+  // (e.g. a batched Vecchia call of early ids; gold ids 0..63 took 2.2 ms on the scan, 0.2 ms
+  // on the brute force).
+  const double root_children = static_cast<double>(im.layout.child_count[im.tree.root]);
+  const double floor =
+      std::min(kScanCostRatio * static_cast<double>(im.clusters.top), kWalkCostRatio * root_children);
+  index_t tree_bound_queries = 0;
+  for (index_t i = 0; i < nq; ++i) tree_bound_queries += scanned(i) > floor;
+  if (tree_bound_queries < 4 * kAutoSample) {
+    // Too few to sample. The scan beat the walk on such calls in 8 of 10 measured cases; it
+    // costs about kSmallCallScanCost brute-force evaluations per scan centre and query, so a
+    // query that would scan fewer points goes to the brute force (docs/tree.md "auto").
+    const double scan_cost = kSmallCallScanCost * static_cast<double>(im.clusters.size());
+    auto [to_brute, to_scan] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= scan_cost; });
+    if (to_scan.pos.empty()) return brute_search(qs, rows, ids, params);
+    if (to_brute.pos.empty()) return tree_search(qs, rows, ids, params, TreeEngine::scan, kMinBlocks);
+    Part brute{std::move(to_brute.pos), brute_search(qs, to_brute.rows, to_brute.ids, params)};
+    Part scan{std::move(to_scan.pos), tree_search(qs, to_scan.rows, to_scan.ids, params, TreeEngine::scan, kMinBlocks)};
+    return merge_parts(nq, k, {&brute, &scan});
+  }
+  // Evenly spread sample queries run on the scan (their answers are kept). If the walk's
+  // floor, the root's children, costs less than the scan did, up to kProbeSample of them run
+  // on the walk too (answers dropped), and the engine that costs less on those same queries
+  // answers the rest of the call.
+  std::vector<char> sampled(nq, 0);
+  for (index_t j = 0; j < kAutoSample; ++j) sampled[j * nq / kAutoSample] = 1;
+  QuerySubset s = split_queries(rows, ids, [&](index_t i) { return sampled[i] != 0; }).first;
+  Part sample{s.pos, tree_search(qs, s.rows, s.ids, params, TreeEngine::scan, kSampleBlocks)};
+  const auto& scan_evals = sample.result.stats.evaluations_per_query;
+  TreeEngine engine = TreeEngine::scan;
+  double cost = kScanCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
+  // The probe: sample queries that would go to a tree engine (not to the brute force, as
+  // the early ids in predecessor mode do), evenly spread.
+  std::vector<index_t> tree_bound;
+  for (index_t j = 0; j < kAutoSample; ++j)
+    if (scanned(s.pos[j]) > cost) tree_bound.push_back(j);
+  if (!tree_bound.empty() && kWalkCostRatio * root_children < cost) {
+    const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kProbeSample);
+    std::vector<index_t> prows, pids;
+    double scan_part = 0;
+    for (index_t t = 0; t < probes; ++t) {
+      const index_t j = tree_bound[(2 * t + 1) * m / (2 * probes)];
+      prows.push_back(s.rows[j]);
+      pids.push_back(s.ids[j]);
+      scan_part += static_cast<double>(scan_evals[j]);
+    }
+    const KnnResult walked = tree_search(qs, prows, pids, params, TreeEngine::walk, 1);
+    const double walk_part = static_cast<double>(walked.stats.distance_evaluations);
+    sample.result.stats.probe_evaluations = walked.stats.distance_evaluations;
+    sample.result.stats.distance_evaluations += walked.stats.distance_evaluations;
+    if (kWalkCostRatio * walk_part < kScanCostRatio * scan_part) {
+      engine = TreeEngine::walk;
+      cost = kWalkCostRatio * walk_part / static_cast<double>(probes);
+    }
+  }
+  auto [to_brute, to_tree] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= cost; }, sampled);
+  Part brute{std::move(to_brute.pos), {}}, tree{std::move(to_tree.pos), {}};
+  if (!brute.pos.empty()) brute.result = brute_search(qs, to_brute.rows, to_brute.ids, params);
+  if (!tree.pos.empty()) tree.result = tree_search(qs, to_tree.rows, to_tree.ids, params, engine, kMinBlocks);
+  return merge_parts(nq, k, {&sample, &brute, &tree});
 }
 
 // The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of

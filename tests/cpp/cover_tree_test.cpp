@@ -501,6 +501,36 @@ TEST(CoverTree, AutoSkipsTheWalkProbeWhereTheWalkCannotWin) {
   }
 }
 
+TEST(CoverTree, AutoSendsEarlyPredecessorIdsToTheBruteForceWithoutASample) {
+  // In predecessor mode query i scans only i points. A call whose ids are all below what any
+  // tree query costs (a batched Vecchia call of early ids) runs no sample: the brute force
+  // answers it. A small call mixing early and late ids splits, early ones to the brute force.
+  const auto c = auto_case(6000, 3, 41, Kernel{}, 64, 13, 0);
+  const auto& info = c.tree.build_info();
+  ASSERT_GE(info.scan_top_centres, 200) << "the test needs ids 0..199 below every tree floor";
+  std::vector<index_t> early(200), mixed;
+  std::iota(early.begin(), early.end(), index_t{0});
+  for (index_t i = 0; i < 100; ++i) mixed.push_back(i * 59);  // ids 0 .. 5,841
+  for (const auto* ids : {&early, &mixed}) {
+    const index_t m = static_cast<index_t>(ids->size());
+    const auto qs = QuerySet::by_ids(IdView{ids->data(), m});
+    const auto a = c.tree.knn(qs, KnnParams{20, true, 2});
+    expect_same(a, c.brute.knn(qs, KnnParams{20, true, 2}), "auto, predecessor, early ids");
+    EXPECT_EQ(a.stats.probe_evaluations, 0);
+    EXPECT_EQ(a.stats.brute_force_queries + a.stats.scan_queries, m);
+    if (ids == &early) {
+      EXPECT_EQ(a.stats.brute_force_queries, m);
+    } else {  // the brute force for ids up to 2.5 (kSmallCallScanCost) x the scan's centres
+      const auto below = std::count_if(ids->begin(), ids->end(), [&](index_t id) {
+        return static_cast<double>(id) <= 2.5 * static_cast<double>(info.scan_centres);
+      });
+      ASSERT_GT(below, 0);
+      ASSERT_LT(below, m);
+      EXPECT_EQ(a.stats.brute_force_queries, below);
+    }
+  }
+}
+
 TEST(CoverTree, ValidatorDetectsCorruption) {
   const index_t n = 300;
   const auto x = points(Shape::gaussian, n, 2, 4);

@@ -56,6 +56,10 @@ struct CoverTreeBuildInfo {
   int top_level = 0;
   int floor_level = 0;
   int height = 0;  ///< longest root-to-leaf path (edges)
+  /// The level scan's cut of the tree: the top centres, which every scanning query evaluates,
+  /// and all its centres (the top ones and the cluster centres below them).
+  std::int64_t scan_top_centres = 0;
+  std::int64_t scan_centres = 0;
   /// Per level present in the tree: level, node count, mean and max stored subtree radius.
   struct Level {
     int level;
@@ -106,6 +110,8 @@ class CoverTreeIndex final : public Index {
                         index_t min_blocks) const;
   KnnResult brute_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                          const std::vector<index_t>& ids, const KnnParams& params) const;
+  KnnResult auto_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
+                        const std::vector<index_t>& ids, const KnnParams& params) const;
   struct Part {  // the answers of a subset of a call's queries: query j of result is call query pos[j]
     std::vector<index_t> pos;
     KnnResult result;
