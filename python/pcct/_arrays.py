@@ -13,6 +13,8 @@ from ._core import MAX_THREADS  # the core's limit (include/pcct/core/threads.hp
 
 
 def _as_array(x, name: str) -> np.ndarray:
+    if isinstance(x, np.ma.MaskedArray):  # np.asarray would drop the mask: masked values would count
+        raise ValueError(f"{name} is a masked array: fill or drop the masked values first")
     try:
         return np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many types
@@ -59,7 +61,13 @@ def as_ids(x, name: str) -> np.ndarray:
     return a.astype(np.int64, copy=False)
 
 
+def _scalar(x):
+    """A 0-d array's scalar (what NumPy reductions and indexing often return); x otherwise."""
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
 def as_positive_int(x, name: str) -> int:
+    x = _scalar(x)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)):
         raise ValueError(f"{name} must be an integer, got {x!r}")
     x = int(x)
@@ -71,8 +79,7 @@ def as_positive_int(x, name: str) -> int:
 def as_bool(x, name: str) -> bool:
     """True/False (also NumPy booleans and the integers 0 and 1); anything else is an error, so
     that e.g. the string "no" is not read as True."""
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x[()]  # a 0-d array: its scalar
+    x = _scalar(x)
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (numbers.Integral, np.integer)) and int(x) in (0, 1):
@@ -84,6 +91,7 @@ def as_seed(x, name: str = "seed"):
     """A non-negative integer, or None (fresh entropy: different inducing points on every call)."""
     if x is None:
         return None
+    x = _scalar(x)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)) or int(x) < 0:
         raise ValueError(f"{name} must be a non-negative integer or None, got {x!r}")
     return int(x)

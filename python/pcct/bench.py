@@ -142,6 +142,8 @@ def main_gold(args) -> int:
     for name in ("n", "k", "inducing", "repeats"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.inducing > args.n:  # as pcct knn: inducing points are some of the points
+        raise ValueError(f"--inducing ({args.inducing}) exceeds --n ({args.n})")
     n_queries = gold_query_count(args.queries, args.predecessor)
     r = bench_gold(args.n, n_queries, args.k, args.kernel, args.inducing, args.predecessor, args.algorithm,
                    args.threads, args.repeats, not args.no_verify, args.quiet, args.base)

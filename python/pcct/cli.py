@@ -5,6 +5,7 @@ A thin layer: argument parsing, file I/O and progress; all computation runs in t
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,21 +22,44 @@ class CliError(Exception):
     """A user error: printed as `pcct: error: ...`, exit status 2."""
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
+def _text_rows(p: Path) -> tuple[list[str], str | None]:
+    """The data lines of a text table and their delimiter (',' if any line has a comma, else
+    whitespace, as np.savetxt writes by default). Skipped: a UTF-8 byte-order mark, blank lines,
+    '#' comments, and a first line none of whose fields is a number (a header such as 'x,y');
+    a line mixing numbers and words is data, so a typo is an error, never a dropped point."""
+    lines = [ln for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    delimiter = "," if any("," in ln for ln in lines) else None
+    if lines and not any(_is_number(f.strip()) for f in lines[0].split(delimiter)):
+        lines = lines[1:]
+    return lines, delimiter
+
+
 def read_array(path: str, what: str, ndim: int) -> np.ndarray:
-    """A .npy file as stored, or a .csv/.txt file (comma-separated) as a matrix (ndim 2: one row
-    per line, even for a single line) or a vector (ndim 1: one row or one column)."""
+    """A .npy file as stored, or a .csv/.txt table (comma- or whitespace-separated, see
+    _text_rows) as a matrix (ndim 2: one row per line, even for a single line) or a vector
+    (ndim 1: one row or one column)."""
     p = Path(path)
     if p.suffix not in (".npy", ".csv", ".txt"):
         raise CliError(f"cannot read {what} '{path}': expected a .npy, .csv or .txt file")
     try:
         if p.suffix == ".npy":
             a = np.load(p, allow_pickle=False)
-        elif ndim == 1 and p.is_file() and not p.read_text().strip():
-            a = np.zeros(0)  # an empty list (e.g. no query ids: a (0, k) answer, as from an empty .npy)
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")  # an empty file is an error, not a warning and an empty array
-                a = np.loadtxt(p, delimiter=",", ndmin=2)
+            lines, delimiter = _text_rows(p)
+            if not lines:
+                if ndim != 1:
+                    raise ValueError("the file holds no data")
+                a = np.zeros(0)  # an empty list (e.g. no query ids: a (0, k) answer, as from an empty .npy)
+            else:
+                a = np.loadtxt(lines, delimiter=delimiter, ndmin=2)
     except Exception as exc:
         raise CliError(f"cannot read {what} '{path}': {exc}") from exc
     if ndim == 1:
@@ -128,10 +152,18 @@ def cmd_knn(args) -> int:
     progress = Progress(args.quiet)
     check_metric_options(args)
     check_output_name(args.out, "--out")
+    outputs = {"--out": args.out}
     if args.distances:
         check_output_name(args.distances, "--distances")
+        outputs["--distances"] = args.distances
         if Path(args.distances).resolve() == Path(args.out).resolve():
             raise CliError("--out and --distances name the same file")
+    inputs = {"--coords": args.coords, "--v": args.v, "--p": args.p, "--inducing-ids": args.inducing_ids,
+              "--query-ids": args.query_ids, "--query-coords": args.query_coords}
+    for out_option, out_path in outputs.items():
+        for in_option, in_path in inputs.items():
+            if in_path and Path(in_path).resolve() == Path(out_path).resolve():
+                raise CliError(f"{out_option} would overwrite the input file of {in_option} ('{in_path}')")
     coords = read_points(args.coords, "--coords")
     kernel = None
     if args.kernel:
@@ -220,14 +252,22 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"pcct: warning: {message}", file=sys.stderr)
 
 
-# The Python API names its parameters in errors; the command line names its options.
-_OPTION_OF_PARAMETER = {"n_threads": "--threads", "inducing_count": "--inducing", "k": "--k", "seed": "--seed",
-                        "base": "--base", "lengthscale": "--lengthscale", "variance": "--variance"}
+# The Python API and the core name their parameters in errors; the command line names its
+# options. Whole words only ("inducing points" stays; "inducing must ..." is --inducing-ids).
+_OPTION_OF_PARAMETER = [
+    (r"\bn_threads\b", "--threads"), (r"\binducing_count\b", "--inducing"),
+    (r"\binducing\b(?! point)", "--inducing-ids"), (r"\bpredecessor_mode\b", "--predecessor"),
+    (r"\bv_matrix\b", "--v"), (r"\bp_diag\b", "--p"), (r"\bcoords\b", "--coords"),
+    (r"\b(seed must be a non-negative integer) or None\b", r"\1"),  # None: Python only
+    (r"\b(base|lengthscale|variance|seed)\b", r"--\1"), (r"^k\b", "--k"),
+    (r"\balgorithm='(\w+)'", r"--algorithm \1"),
+]
 
 
 def _in_option_names(message: str) -> str:
-    name, sep, rest = message.partition(" ")
-    return _OPTION_OF_PARAMETER[name] + sep + rest if name in _OPTION_OF_PARAMETER else message
+    for pattern, option in _OPTION_OF_PARAMETER:
+        message = re.sub(r"(?<![-\w./'])" + pattern, option, message)
+    return message
 
 
 def main(argv=None) -> int:
@@ -237,8 +277,14 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _print_warning  # the message only, not our source line
             return args.func(args)
-    except (CliError, ValueError, IndexError) as exc:
+    except CliError as exc:  # already in the command line's terms
+        print(f"pcct: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, IndexError) as exc:
         print(f"pcct: error: {_in_option_names(str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # e.g. --n 1e11: say so, without a traceback
+        print(f"pcct: error: out of memory ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
 
 

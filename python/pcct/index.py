@@ -160,7 +160,7 @@ def cover_tree(coords, kernel=None, *, v_matrix=None, p_diag=None, inducing_coun
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     try:
-        base_value = float(base)
+        base_value = float("nan") if isinstance(base, (str, bytes, bool, np.bool_)) else float(base)
     except (TypeError, ValueError):
         base_value = float("nan")
     if not 1.01 <= base_value < float("inf"):  # also rejects NaN

@@ -95,6 +95,8 @@ KERNEL_NAMES = tuple(_BY_NAME)
 
 def kernel_from_name(name: str, lengthscale: Lengthscale = 1.0, variance: float = 1.0) -> Kernel:
     """Kernel by name: 'rbf', 'matern12', 'matern32' or 'matern52'."""
+    if not isinstance(name, str):
+        raise ValueError(f"kernel name must be a string, one of {sorted(_BY_NAME)}; got {name!r}")
     key = name.lower().replace("/", "").replace("_", "")
     if key not in _BY_NAME:
         raise ValueError(f"unknown kernel {name!r}; expected one of {sorted(_BY_NAME)}")

@@ -213,6 +213,8 @@ def test_not_a_metric_warning_is_one_line(tmp_path):
     (["--repeats", "0"], "--repeats must be >= 1"),
     (["--n", "0"], "--n must be >= 1"),
     (["--k", "-1"], "--k must be >= 1"),
+    (["--inducing", "201"], "--inducing (201) exceeds --n (200)"),
+    (["--n", "100000000000", "--inducing", "5"], "out of memory"),  # 2.4 TB of points
 ])
 def test_bench_gold_bad_arguments(extra, match):
     r = run_cli("bench", "gold", "--n", "200", "--inducing", "20", "--quiet", *extra)
@@ -228,10 +230,57 @@ def test_bench_gold_bad_arguments(extra, match):
     (["--base", "1"], "--base must be a finite number >= 1.01"),
     (["--kernel", "rbf", "--lengthscale", "-1"], "--lengthscale must be finite and > 0"),
     (["--kernel", "rbf", "--variance", "0"], "--variance must be > 0"),
-    (["--kernel", "rbf", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--kernel", "rbf", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+    (["--k", "3", "--predecessor", "--query-coords", "{x}"], "--predecessor needs queries given by point id"),
+    (["--kernel", "rbf", "--inducing-ids", "{empty}"], "--inducing-ids must hold at least one point id"),
+    (["--kernel", "rbf", "--algorithm", "kdtree"], "--algorithm kdtree is for the Euclidean metric"),
+    (["--kernel", "rbf", "--v", "{v}", "--p", "{p3}"], "--p has 3 entries but --coords has 30 rows"),
 ])
-def test_knn_bad_numbers_name_the_option(tmp_path, extra, match):
+def test_knn_errors_name_the_option(tmp_path, extra, match):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(30, 2)))
+    np.save(tmp_path / "v.npy", np.zeros((30, 2)))
+    np.save(tmp_path / "p3.npy", np.ones(3))
+    (tmp_path / "empty.csv").write_text("")
+    extra = [a.format(x=tmp_path / "x.npy", empty=tmp_path / "empty.csv", v=tmp_path / "v.npy",
+                      p3=tmp_path / "p3.npy") for a in extra]
     r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--out", str(tmp_path / "o.npy"), "--quiet", *extra)
     assert r.returncode == 2 and match in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_common_text_tables_are_read(tmp_path):
+    # What spreadsheets, pandas and np.savetxt write: a header, a UTF-8 byte-order mark, blank
+    # or whitespace-only lines, '#' comments, space or tab separators.
+    x = np.random.default_rng(3).normal(size=(25, 2))
+    want = pcct.brute_force_knn(x, 3, return_distances=False)
+    body = "\n".join(f"{a:.17g},{b:.17g}" for a, b in x)
+    np.savetxt(tmp_path / "spaces.txt", x, fmt="%.17g")  # np.savetxt's default: spaces
+    files = {
+        "header.csv": "x,y\n" + body + "\n",
+        "bom.csv": "\ufeff" + body + "\n",
+        "blank.csv": "# my points\n\n" + body.replace("\n", "\n   \n", 3) + "\n \t \n",
+        "tabs.txt": body.replace(",", "\t") + "\n",
+        "pandas.csv": ",".join(["a", "b"]) + "\r\n" + body.replace("\n", "\r\n") + "\r\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    for name in [*files, "spaces.txt"]:
+        out = str(tmp_path / f"ids_{name}.npy")
+        r = run_cli("knn", "--coords", str(tmp_path / name), "--k", "3", "--out", out, "--quiet")
+        assert r.returncode == 0, (name, r.stderr)
+        np.testing.assert_array_equal(np.load(out), want, err_msg=name)
+    # A first line mixing numbers and words is data with a typo, not a header: an error.
+    (tmp_path / "typo.csv").write_text("1.0,abc\n" + body + "\n")
+    r = run_cli("knn", "--coords", str(tmp_path / "typo.csv"), "--k", "3", "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "cannot read --coords" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_outputs_never_overwrite_inputs(tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).normal(size=(20, 2)))
+    before = x.read_bytes()
+    for option in ("--out", "--distances"):
+        args = ["--out", str(tmp_path / "o.npy"), option, str(x)]
+        r = run_cli("knn", "--coords", str(x), "--k", "2", *args)
+        assert r.returncode == 2 and f"{option} would overwrite the input file of --coords" in r.stderr, r.stderr
+    assert x.read_bytes() == before

@@ -292,3 +292,13 @@ def test_default_threads_beyond_the_limit_are_capped():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1024", "5"]
+
+
+def test_numpy_scalars_masked_arrays_and_odd_types():
+    # 0-d arrays (what NumPy reductions return) count as their scalar; a masked array's mask
+    # would be dropped silently by np.asarray, so it is refused; strings are not numbers.
+    assert pcct.brute_force_knn(X, np.array(3), n_threads=np.array(2))[0].shape == (50, 3)
+    assert pcct.ResidualModel(X, RBF, inducing_count=np.int32(5), seed=np.array(1)).rank == 5
+    raises(ValueError, "masked array", pcct.brute_force_knn, np.ma.masked_array(X, mask=X > 1), 3)
+    raises(ValueError, "base must be a finite number", pcct.cover_tree, X, base="2")
+    raises(ValueError, "kernel name must be a string", pcct.kernels.kernel_from_name, None)
