@@ -8,8 +8,6 @@ namespace pcct {
 
 EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) {
   detail::require_nonempty(coords, what);
-  detail::require_finite(coords, what);
-  detail::require_representable(coords, what);
   EuclideanSpace s;
   s.n_ = coords.rows;
   s.dim_ = static_cast<int>(coords.cols);
@@ -19,6 +17,11 @@ EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) 
     s.ids_[i] = i;
     for (int t = 0; t < s.dim_; ++t) s.xs_[t * s.n_ + i] = coords(i, t);
   }
+  // The copy is checked, not the caller's array: what is checked is what is used, even if
+  // another thread writes to that array during the call.
+  const MatrixView kept{s.xs_.data(), s.n_, s.dim_, 1, s.n_};
+  detail::require_finite(kept, what);
+  detail::require_representable(kept, what);
   return s;
 }
 

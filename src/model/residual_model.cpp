@@ -113,11 +113,6 @@ ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kerne
   detail::require_valid_vector(p, "p_diag");
   PCCT_REQUIRE(v.rows == n, "v_matrix has ", v.rows, " rows but coords has ", n, " (one row per point)");
   PCCT_REQUIRE(p.size == n, "p_diag has ", p.size, " entries but coords has ", n, " rows");
-  detail::require_finite(v, "v_matrix");
-  detail::require_representable(v, "v_matrix");  // V_i . V_j must not overflow
-  for (index_t i = 0; i < n; ++i)
-    PCCT_REQUIRE(detail::valid_residual_variance(p[i]), "p_diag must be finite and within [1e-150, 1e150], got ",
-                 p[i], " at index ", i);
   ResidualModel model;
   const int m = static_cast<int>(v.cols);
   model.space_ = ResidualSpace(kernel, dim, m, n);
@@ -128,6 +123,14 @@ ResidualModel ResidualModel::from_factors(MatrixView coords, const Kernel& kerne
     for (int j = 0; j < m; ++j) row[j] = v(i, j);
     model.space_.p_mut(i) = p[i];
   }
+  // The copies are checked, not the caller's arrays: what is checked is what is used, even if
+  // another thread writes to those arrays during the call.
+  const MatrixView kept_v{model.space_.v_row(0), n, m, model.space_.rank_padded(), 1};
+  detail::require_finite(kept_v, "v_matrix");
+  detail::require_representable(kept_v, "v_matrix");  // V_i . V_j must not overflow
+  for (index_t i = 0; i < n; ++i)
+    PCCT_REQUIRE(detail::valid_residual_variance(model.space_.p(i)),
+                 "p_diag must be finite and within [1e-150, 1e150], got ", model.space_.p(i), " at index ", i);
   return model;
 }
 

@@ -76,6 +76,21 @@ TEST(ApiMisuse, TreesOverAnEmptySpaceAreRefusedOrEmpty) {
   EXPECT_EQ(CoverTreeIndex<EuclideanMetric>{moved}.size(), 50);
 }
 
+TEST(ApiMisuse, EuclideanPointsOutOfIdOrderAreRefused) {
+  // Every engine reads a metric's ids as its rows; a permuted or external space would make the
+  // trees write outside their id tables and the brute force answer with wrong ids.
+  const auto x = normal_matrix(40, 2, 6);
+  const auto s = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 40, 2));
+  std::vector<index_t> order(40);
+  for (index_t i = 0; i < 40; ++i) order[i] = 39 - i;
+  expect_invalid([&] { EuclideanMetric m(s.permuted(order)); }, "must be in id order (row 0 holds id 39)");
+  std::vector<index_t> half(order.begin(), order.begin() + 20);
+  expect_invalid([&] { EuclideanMetric m(s.permuted(half)); }, "must be in id order");
+  auto external = s;
+  external.mark_external();
+  expect_invalid([&] { EuclideanMetric m(external); }, "must be in id order (row 0 holds id -1)");
+}
+
 TEST(ApiMisuse, NullModelIsRefused) {
   expect_invalid([] { ResidualMetric metric(nullptr); }, "null pointer");
 }

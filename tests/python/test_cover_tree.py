@@ -268,3 +268,36 @@ def test_auto_after_insert_uses_every_point():
         ids, dist = index.knn(8, predecessor_mode=pred)
         ref = pcct.brute_force_knn(model, 8, predecessor_mode=pred)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
+
+
+_IDS_CHANGED_DURING_CALLS = """
+import sys, threading, time, numpy as np, pcct
+x = np.random.default_rng(0).normal(size=(100, 2))
+index = pcct.cover_tree(x, algorithm=sys.argv[1])
+q = np.zeros(1_000_000, dtype=np.int64)
+stop = threading.Event()
+def scribble():  # ids out of range and back, while the calls below read q
+    while not stop.is_set():
+        q[:] = 1 << 40
+        q[:] = 0
+t = threading.Thread(target=scribble)
+t.start()
+end = time.time() + 2
+while time.time() < end:
+    try:
+        index.knn(1, q, n_threads=1)
+    except IndexError:
+        pass
+stop.set()
+t.join()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "kdtree", "tree"])
+def test_ids_changed_by_another_thread_during_a_call_cannot_crash(algorithm):
+    # The GIL is released during a call and the caller's id array is not copied by Python: the
+    # core checks its own copy of the ids, so an id changed after the check is never used.
+    r = subprocess.run([sys.executable, "-c", _IDS_CHANGED_DURING_CALLS, algorithm], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

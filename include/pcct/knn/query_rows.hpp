@@ -44,13 +44,7 @@ inline void check_knn_params(const KnnParams& params, index_t n, const QuerySet&
                "query kind ", static_cast<int>(queries.kind), " is not all, ids or coords");
   PCCT_REQUIRE(!(params.predecessor && queries.kind == QuerySet::Kind::coords),
                "predecessor_mode needs queries given by point id (or all points), not new coordinates");
-  if (queries.kind == QuerySet::Kind::ids) {
-    detail::require_valid_vector(queries.ids, "query ids");
-    for (index_t i = 0; i < queries.ids.size; ++i) {
-      const index_t id = queries.ids[i];
-      PCCT_REQUIRE_RANGE(id >= 0 && id < n, "query id ", id, " at position ", i, " is out of range [0, ", n, ")");
-    }
-  }
+  if (queries.kind == QuerySet::Kind::ids) detail::require_valid_vector(queries.ids, "query ids");
 }
 
 /// Resolves queries against a metric policy (dataset ids, or embedded new points). `n` is the
@@ -67,8 +61,13 @@ QueryRows<typename Metric::Space> resolve_queries(const Metric& metric, const Qu
       for (index_t i = 0; i < n; ++i) out.ids[i] = i;
       break;
     case QuerySet::Kind::ids:
+      // Copied, then checked: the copy is what the search reads, so a caller's array changed
+      // by another thread during the call cannot slip an unchecked id past the check.
       out.ids.resize(queries.ids.size);
       for (index_t i = 0; i < queries.ids.size; ++i) out.ids[i] = queries.ids[i];
+      for (index_t i = 0; i < queries.ids.size; ++i)
+        PCCT_REQUIRE_RANGE(out.ids[i] >= 0 && out.ids[i] < n, "query id ", out.ids[i], " at position ", i,
+                           " is out of range [0, ", n, ")");
       break;
     case QuerySet::Kind::coords:
       detail::require_valid_view(queries.coords, "queries");

@@ -17,7 +17,13 @@ class EuclideanMetric {
   using Space = EuclideanSpace;
   static constexpr const char* name = "euclidean";
 
-  explicit EuclideanMetric(EuclideanSpace space) : space_(std::move(space)) {}
+  /// `space` must hold the dataset in id order (row r is point r, as from_coords makes it):
+  /// every engine reads ids as rows. A permuted or external space is refused.
+  explicit EuclideanMetric(EuclideanSpace space) : space_(std::move(space)) {
+    for (index_t r = 0; r < space_.size(); ++r)
+      PCCT_REQUIRE(space_.id(r) == r, "the metric's points must be in id order (row ", r, " holds id ", space_.id(r),
+                   "); build them with EuclideanSpace::from_coords");
+  }
   const Space& space() const { return space_; }
   /// New points as an external query space (ids -1).
   Space embed(MatrixView coords, int /*n_threads*/) const {
