@@ -43,6 +43,7 @@ ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n, int n_
 
 ResidualSpace ResidualSpace::permuted(std::span<const index_t> order, int n_threads) const {
   ResidualSpace s(kernel_, dim_, rank_, static_cast<index_t>(order.size()), n_threads);
+  s.factorisation_ = factorisation_;
   parallel_for((s.n_ + kCopyRows - 1) / kCopyRows, resolve_threads(n_threads), [&](index_t b, int) {
     for (index_t r = b * kCopyRows; r < std::min(s.n_, (b + 1) * kCopyRows); ++r) {
       const index_t src = order[r];
@@ -73,6 +74,11 @@ void ResidualSpace::require_appendable(const ResidualSpace& more) const {
                ", variance ", more.kernel_.variance, ", lengthscale ", lengthscales(more.kernel_),
                ") than these points (", kernel_type_name(kernel_.type), ", variance ", kernel_.variance,
                ", lengthscale ", lengthscales(kernel_), ")");
+  PCCT_REQUIRE(more.factorisation_ == factorisation_,
+               "appended points' V rows come from another factorisation than these points' (",
+               more.factorisation_ == 0 ? "user factors" : "another model's inducing points", " against ",
+               factorisation_ == 0 ? "user factors" : "this model's inducing points",
+               "); embed new points with the index's own model, or give user factors to an index of user factors");
   // Spaces can be built and edited through public calls: appended rows get the checks the
   // model's constructors apply (a NaN would pass the metric check, whose comparisons it fails).
   for (index_t i = 0; i < more.n_; ++i) {

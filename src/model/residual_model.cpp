@@ -1,6 +1,7 @@
 #include "pcct/model/residual_model.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <sstream>
@@ -28,6 +29,12 @@ void fill_coords(ResidualSpace& s, MatrixView coords, const Kernel& k) {
                    ", column ", t, ")");
       s.set_scaled_coord(i, t, x);
     }
+}
+
+// A process-unique id for each model built from inducing points (0 is user factors).
+std::uint64_t next_factorisation() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
 }
 
 // Dot product of a V row with itself in the canonical order shared by every distance.
@@ -64,6 +71,7 @@ ResidualModel ResidualModel::from_inducing(MatrixView coords, const Kernel& kern
   }
 
   model.space_ = ResidualSpace(kernel, dim, m, n, n_threads);
+  model.space_.set_factorisation(next_factorisation());
   fill_coords(model.space_, coords, kernel);
   for (index_t i = 0; i < n; ++i) model.space_.set_id(i, i);
 
@@ -143,6 +151,7 @@ ResidualSpace ResidualModel::embed(MatrixView coords, int n_threads, const char*
   PCCT_REQUIRE(coords.rows > 0, what, " has no rows");
   detail::require_finite(coords, what);
   ResidualSpace s(kernel(), dim(), rank(), coords.rows, n_threads);
+  s.set_factorisation(space_.factorisation());
   fill_coords(s, coords, kernel());
   fill_factor_rows(s, n_threads);
   return s;

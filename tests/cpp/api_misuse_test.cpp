@@ -165,8 +165,24 @@ TEST(ApiMisuse, InsertRefusesEditedRowsAndAnotherKernel) {
   Kernel louder;
   louder.variance = 2.0;
   expect_invalid([&] { t.insert(model_over(x, n, 2, louder, 13)->embed(y)); }, "different kernel");
+  // Same kernel and rank, other inducing points: another L^{-1} K(U, .), so K - V V^T of the
+  // mixed rows is not a covariance (a review found 18% of old-new pairs at d = 0).
+  const auto other_inducing = test::residual_model(x, n, 2, Kernel{}, test::first_ids(n, 13, 31));
+  expect_invalid([&] { t.insert(other_inducing->embed(y)); }, "another model's inducing points");
+  // Rows of user factors into an index built from inducing points, and the reverse.
+  const auto e = model->embed(y);
+  std::vector<double> vy(static_cast<size_t>(3) * 13), py(3);
+  for (index_t i = 0; i < 3; ++i) {
+    std::copy_n(e.v_row(i), 13, vy.data() + i * 13);
+    py[i] = e.p(i);
+  }
+  const auto user = ResidualModel::from_factors(y, Kernel{}, MatrixView::row_major(vy.data(), 3, 13), VectorView{py.data(), 3, 1});
+  expect_invalid([&] { t.insert(user.space()); }, "user factors against this model's inducing points");
+  const auto user_model = std::make_shared<ResidualModel>(user);
+  CoverTreeIndex<ResidualMetric> u{ResidualMetric(user_model)};
+  expect_invalid([&] { u.insert(e); }, "against user factors");
   EXPECT_EQ(t.size(), n);
-  t.insert(model->embed(y));  // the same kernel is accepted
+  t.insert(model->embed(y));  // the same model is accepted
   EXPECT_EQ(t.size(), n + 3);
   EXPECT_TRUE(t.validate().ok);
 }

@@ -4,6 +4,7 @@
 ///   d_ii = 0.
 /// Everything is float64: K - V.V cancels ~6 digits on typical data, so float32 would
 /// return wrong neighbours. V rows are zero-padded to a multiple of 8 and 64-byte aligned.
+#include <cstdint>
 #include <span>
 #include <utility>
 #include <vector>
@@ -42,7 +43,8 @@ class ResidualSpace {
         v_(std::move(o.v_)),
         xs_(std::move(o.xs_)),
         p_(std::move(o.p_)),
-        ids_(std::move(o.ids_)) {
+        ids_(std::move(o.ids_)),
+        factorisation_(std::exchange(o.factorisation_, 0)) {
     o.clear_moved_from();
   }
   ResidualSpace& operator=(ResidualSpace&& o) noexcept {
@@ -56,6 +58,7 @@ class ResidualSpace {
     xs_ = std::move(o.xs_);
     p_ = std::move(o.p_);
     ids_ = std::move(o.ids_);
+    factorisation_ = std::exchange(o.factorisation_, 0);
     o.clear_moved_from();
     return *this;
   }
@@ -80,12 +83,17 @@ class ResidualSpace {
   double scaled_coord(index_t r, int t) const { return xs_[t * n_ + r]; }
   void set_scaled_coord(index_t r, int t, double x) { xs_[t * n_ + r] = x; }
   void set_id(index_t r, index_t id) { ids_[r] = id; }
+  /// Which factorisation the V rows come from: 0 for user factors (V and p given), otherwise
+  /// the id of the ResidualModel built from inducing points that computed them (its copies
+  /// share it). Rows of different factorisations are not one metric, so they never mix.
+  std::uint64_t factorisation() const { return factorisation_; }
+  void set_factorisation(std::uint64_t f) { factorisation_ = f; }
 
   /// Rows order[0], order[1], ... of this space (copied on n_threads threads).
   ResidualSpace permuted(std::span<const index_t> order, int n_threads = 1) const;
   void mark_external();
-  /// Throws unless `more` can be appended: same dimension, rank and kernel, and rows that pass
-  /// the model's checks (finite coordinates and V within 1e150, zero V padding, p in
+  /// Throws unless `more` can be appended: same dimension, rank, kernel and factorisation, and
+  /// rows that pass the model's checks (finite coordinates and V within 1e150, zero V padding, p in
   /// [1e-150, 1e150]). Runs before append() changes anything.
   void require_appendable(const ResidualSpace& more) const;
   void append(const ResidualSpace& more, index_t first_id);
@@ -116,6 +124,7 @@ class ResidualSpace {
   std::vector<double> xs_;      // dim x n scaled coordinates (structure-of-arrays)
   std::vector<double> p_;       // n
   std::vector<index_t> ids_;    // n
+  std::uint64_t factorisation_ = 0;
 };
 
 }  // namespace pcct
