@@ -81,20 +81,39 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   return d;
 }
 
-// Runs f() without the GIL and with a shared hold of an index's lock (every read of an index
-// that insert() may be rebuilding), and returns its result (a C++ value: no Python objects).
+// An index's lock: shared by every read of an index that insert() may be rebuilding, exclusive
+// for insert(). Writers go first: an insert holds `gate` while it waits and runs, and every
+// reader passes through `gate` before taking its shared hold, so a stream of queries from
+// other threads cannot starve an insert (std::shared_mutex on glibc prefers readers: a review
+// measured inserts of 1 ms waiting 0.85-4.6 s behind three querying threads).
+struct IndexLock {
+  std::mutex gate;
+  std::shared_mutex rw;
+};
+
+// Runs f() without the GIL and with a shared hold of the lock, and returns its result (a C++
+// value: no Python objects).
 template <class F>
-auto read_locked(std::shared_mutex& lock, F&& f) {
+auto read_locked(IndexLock& lock, F&& f) {
   nb::gil_scoped_release release;
-  std::shared_lock<std::shared_mutex> guard(lock);
+  { std::lock_guard<std::mutex> pass(lock.gate); }
+  std::shared_lock<std::shared_mutex> guard(lock.rw);
   return f();
+}
+
+// Runs f() with the lock held exclusively; the caller has released the GIL.
+template <class F>
+void write_locked(IndexLock& lock, F&& f) {
+  std::lock_guard<std::mutex> first(lock.gate);
+  std::unique_lock<std::shared_mutex> guard(lock.rw);
+  f();
 }
 
 struct PyIndex {
   std::shared_ptr<const pcct::Index> index;
   // knn/validate may run concurrently from Python threads; insert may not run with either
   // (pcct's threading guarantee), so it takes this lock exclusively. Taken with the GIL released.
-  std::shared_ptr<std::shared_mutex> lock = std::make_shared<std::shared_mutex>();
+  std::shared_ptr<IndexLock> lock = std::make_shared<IndexLock>();
   // Tree-only operations (empty for the brute force).
   std::function<nb::dict(int)> validate;
   std::function<nb::dict()> build_info;
@@ -107,7 +126,8 @@ struct PyIndex {
   // 0 rows (a batch loop's empty last batch) is checked as any batch is, then nothing happens.
   void insert(const F64Matrix& coords, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
               int threads) const {
-    pcct::detail::require_columns(view(coords), index->dim(), "points", "the index has");
+    pcct::detail::require_columns(view(coords), read_locked(*lock, [&] { return index->dim(); }), "points",
+                                  "the index has");
     check_factors(v, p);
     if (coords.shape(0) > 0) {
       insert_rows(coords, v, p, threads);
@@ -208,8 +228,7 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree,
                                         const std::optional<F64Vector>& p, int threads) {
     nb::gil_scoped_release release;
     auto pts = embed(coords, v, p, threads);
-    std::unique_lock<std::shared_mutex> guard(*lock);
-    tree->insert(pts, threads);
+    write_locked(*lock, [&] { tree->insert(pts, threads); });
   };
   return out;
 }
@@ -309,7 +328,7 @@ NB_MODULE(_core, m) {
 
   nb::class_<PyIndex>(m, "Index")
       .def_prop_ro("size", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->size(); }); })
-      .def_prop_ro("dim", [](const PyIndex& i) { return i.index->dim(); })
+      .def_prop_ro("dim", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->dim(); }); })
       .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
       .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
       .def("knn", &PyIndex::knn, "kind"_a, "ids"_a.none(), "coords"_a.none(), "k"_a, "predecessor"_a,
@@ -379,8 +398,7 @@ NB_MODULE(_core, m) {
                                      const std::optional<F64Vector>&, int) {
           nb::gil_scoped_release release;
           auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
-          std::unique_lock<std::shared_mutex> guard(*lock);
-          kd->insert(pts);
+          write_locked(*lock, [&] { kd->insert(pts); });
         };
         return out;
       },
