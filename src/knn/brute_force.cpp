@@ -1,6 +1,7 @@
 #include "pcct/knn/brute_force.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -36,6 +37,22 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
                              std::span<const index_t> row_of_id) {
   const index_t nq = static_cast<index_t>(qrows.size());
   const index_t n = data.size();
+  // A public entry point (engines call it with checked arguments): its own arguments are
+  // checked too, O(queries + points), so a caller's slip is an error, not an out-of-bounds read.
+  PCCT_REQUIRE(params.k >= 1 && params.k < INT32_MAX, "k must be in [1, 2^31), got ", params.k);
+  require_thread_count(params.n_threads);
+  PCCT_REQUIRE(qids.size() == qrows.size(), "qids has ", qids.size(), " entries but qrows has ", qrows.size());
+  PCCT_REQUIRE(queries.dim() == data.dim(), "queries have dimension ", queries.dim(), " but the data ", data.dim());
+  if constexpr (requires { data.rank(); })
+    PCCT_REQUIRE(queries.rank() == data.rank(), "queries have rank ", queries.rank(), " but the data ", data.rank());
+  for (index_t i = 0; i < nq; ++i)
+    PCCT_REQUIRE_RANGE(qrows[i] >= 0 && qrows[i] < queries.size(), "query row ", qrows[i], " at position ", i,
+                       " is out of range [0, ", queries.size(), ")");
+  PCCT_REQUIRE(row_of_id.empty() || static_cast<index_t>(row_of_id.size()) == n, "row_of_id has ",
+               row_of_id.size(), " entries for ", n, " points");
+  for (size_t id = 0; id < row_of_id.size(); ++id)
+    PCCT_REQUIRE_RANGE(row_of_id[id] >= 0 && row_of_id[id] < n && data.id(row_of_id[id]) == static_cast<index_t>(id),
+                       "row_of_id[", id, "] = ", row_of_id[id], " is not the row holding id ", id);
   const int k = static_cast<int>(params.k);
   KnnResult res = make_result(nq, k);
   if (nq == 0) return res;

@@ -207,3 +207,42 @@ TEST(BruteForce, FewQueriesSplitPointsAndCountExactly) {
 
 }  // namespace
 }  // namespace pcct
+
+namespace pcct {
+namespace {
+
+// The public brute_force_search checks its own arguments (k, sizes, rows, the id map, shapes).
+TEST(BruteForce, SearchRefusesInconsistentArguments) {
+  const index_t n = 60;
+  const auto x = test::normal_matrix(n, 3, 29);
+  const auto s = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3));
+  const auto s2 = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n / 2, 2));
+  std::vector<index_t> rows{0, 5, 9}, ids{0, 5, 9}, short_ids{0, 5}, bad_rows{0, n, 9};
+  std::vector<index_t> map(n), bad_map(n);
+  for (index_t i = 0; i < n; ++i) map[i] = bad_map[i] = i;
+  bad_map[3] = 4;
+  const auto message = [&](auto f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const KnnParams ok{3, true, 1};
+  EXPECT_NE(message([&] { brute_force_search(s, s, rows, ids, KnnParams{0, false, 1}); }).find("k must be in"),
+            std::string::npos);
+  EXPECT_NE(message([&] { brute_force_search(s, s, rows, short_ids, ok); }).find("qids has 2 entries"),
+            std::string::npos);
+  EXPECT_NE(message([&] { brute_force_search(s, s, bad_rows, ids, ok); }).find("query row 60"), std::string::npos);
+  EXPECT_NE(message([&] { brute_force_search(s, s2, rows, ids, ok); }).find("dimension"), std::string::npos);
+  EXPECT_NE(message([&] { brute_force_search(s, s, rows, ids, ok, std::span<const index_t>(map.data(), 5)); })
+                .find("row_of_id has 5 entries"),
+            std::string::npos);
+  EXPECT_NE(message([&] { brute_force_search(s, s, rows, ids, ok, bad_map); }).find("row_of_id[3]"),
+            std::string::npos);
+  EXPECT_EQ(message([&] { brute_force_search(s, s, rows, ids, ok, map); }), "no error");
+}
+
+}  // namespace
+}  // namespace pcct
