@@ -8,7 +8,7 @@ CMAKE := $(VENV)/bin/cmake
 JOBS ?= 2
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test setup install cpp-test cpp-test-sanitize example py-test bench plots clean
+.PHONY: run test setup install cpp-test cpp-test-sanitize example py-test bench bench-cpp plots clean
 
 setup:
 	@scripts/setup.sh
@@ -49,6 +49,12 @@ bench: install
 	cd bench && ../$(PY) gold_bruteforce.py --repeats 5
 	cd bench && ../$(PY) gold_tree.py --repeats 3
 	cd bench && ../$(PY) peers.py --scale full --repeats 3
+
+# The C++ profiling drivers (bench/cpp: pcct_profile, pcct_dot_peak, pcct_callgrind) in
+# build/prof, optimised with debug symbols for perf and callgrind.
+bench-cpp: setup
+	$(CMAKE) -S . -B build/prof -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCCT_BUILD_BENCH=ON >/dev/null
+	$(CMAKE) --build build/prof -j $(JOBS)
 
 plots: install
 	cd bench && ../$(PY) plots.py --repeats 3 --out ../docs/plots

@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(libopenblas-openmp-dev libgtest-dev valgrind)
+# Debian's own python3 ships venv (ensurepip) and its C headers (for the extension) apart.
+if ! python3 -c 'import ensurepip, os, sysconfig
+assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null; then
+  apt_packages+=(python3-venv python3-dev)
+fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -40,6 +40,7 @@ struct KdTreeIndex::Impl {
   std::unique_ptr<tree::PruneBounds<EuclideanSpace>> bounds;  // the same rounding model as every engine
 
   explicit Impl(EuclideanMetric m) : metric(std::move(m)) { rebuild(metric.space()); }
+  Impl(EuclideanMetric m, const EuclideanSpace& rows) : metric(std::move(m)) { rebuild(rows); }
 
   void rebuild(const EuclideanSpace& src) {
     PCCT_REQUIRE(src.size() < INT32_MAX, "the kd-tree holds at most 2^31 - 1 points");
@@ -181,7 +182,8 @@ void KdTreeIndex::insert(const EuclideanSpace& points) {
   EuclideanSpace all = impl_->space;
   all.append(points, all.size());
   // Rows of `all` are in tree order with their dataset ids; rebuilding needs no original order.
-  impl_->rebuild(all);
+  // Built aside and committed at the end, so a failure (e.g. bad_alloc) changes nothing.
+  impl_ = std::make_unique<Impl>(impl_->metric, all);
 }
 
 std::vector<std::string> KdTreeIndex::validate() const {

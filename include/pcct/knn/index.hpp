@@ -4,7 +4,8 @@
 ///
 /// Threading guarantees: knn() is const and may be called concurrently from several
 /// threads; it parallelises internally over `KnnParams::n_threads` threads and its answer
-/// is bit-identical for every thread count. Building an index is not thread-safe.
+/// is bit-identical for every thread count. Separate indexes may be built concurrently; an
+/// index's insert() (tree indexes) must not run concurrently with any other call on it.
 #include <memory>
 #include <string>
 

@@ -36,7 +36,7 @@ namespace pcct {
 enum class TreeEngine { walk, scan };
 
 struct CoverTreeParams {
-  double base = 2.0;      ///< level radius ratio, >= 1.01 (smaller bases, e.g. 1.3, often prune better)
+  double base = 2.0;      ///< level radius ratio, >= 1.01 (2 measured best on gold; docs/tree.md)
   int n_threads = 0;      ///< threads for construction (0 = OpenMP default)
   /// "auto" algorithm: answer with the brute force where that is cheaper, and with the engine
   /// a sample of the call's queries finds cheaper (`engine` is then ignored).
@@ -89,9 +89,12 @@ class CoverTreeIndex final : public Index {
   const char* algorithm_name() const override;
   KnnResult knn(const QuerySet& queries, const KnnParams& params) const override;
 
-  /// Appends points (their ids continue from size()); every invariant is kept.
+  /// Appends points (their ids continue from size()); every invariant is kept. Residual rows
+  /// must come from the index's own model (ResidualModel::embed), or from from_factors for an
+  /// index of user factors. Built aside and committed at the end: a failure changes nothing.
   void insert(const typename Metric::Space& points, int n_threads = 0);
   CoverTreeValidation validate(int n_threads = 0) const;
+  /// Counters of the construction and every insert so far (rewritten by insert()).
   const CoverTreeBuildInfo& build_info() const;
   /// The tree in breadth-first order, for inspection and independent checks: per node its
   /// dataset id, level, parent position (-1 for the root) and stored subtree radius.
@@ -102,6 +105,8 @@ class CoverTreeIndex final : public Index {
     std::vector<double> radius;
   };
   Arrays arrays() const;
+  /// The metric the index was built with: its space holds the original points only, not the
+  /// inserted ones.
   const Metric& metric() const;
 
  private:

@@ -10,7 +10,8 @@
 /// predecessor mode) when the smallest id in it is not below the query id.
 ///
 /// Threading guarantees: as every pcct Index (knn() const and thread-safe; answers identical
-/// for every thread count).
+/// for every thread count); insert() must not run concurrently with anything else on the
+/// same index.
 #include <memory>
 #include <string>
 #include <vector>
