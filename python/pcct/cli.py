@@ -30,16 +30,49 @@ def _is_number(field: str) -> bool:
         return False
 
 
-def _text_rows(p: Path) -> tuple[list[str], str | None]:
-    """The data lines of a text table and their delimiter (',' if any line has a comma, else
-    whitespace, as np.savetxt writes by default). Skipped: a UTF-8 byte-order mark, blank lines,
-    '#' comments, and a first line none of whose fields is a number (a header such as 'x,y');
-    a line mixing numbers and words is data, so a typo is an error, never a dropped point."""
-    lines = [ln for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+# A header field: a name such as x, lon_2 or "col 1" (quotes allowed); never a number, nor a
+# word that stands for a missing or special value.
+_HEADER_FIELD = re.compile(r'^"?[A-Za-z_][A-Za-z0-9_ ]*"?$')
+_NOT_NAMES = {"na", "nan", "null", "none", "inf", "infinity", "true", "false"}
+
+
+def _is_header(fields: list[str], next_fields: list[str] | None) -> bool:
+    names = [f.strip() for f in fields]
+    return (next_fields is not None and len(next_fields) == len(names)
+            and all(_HEADER_FIELD.match(f) and f.strip('"').lower() not in _NOT_NAMES for f in names)
+            and all(_is_number(f.strip()) for f in next_fields))
+
+
+def _text_rows(p: Path) -> tuple[list[str], list[int], str | None]:
+    """The data lines of a text table, their line numbers in the file (from 1), and their
+    delimiter (',' if any line has a comma, else whitespace, as np.savetxt writes by default).
+    Skipped: a UTF-8 byte-order mark, blank lines, '#' comments, and a first line of names
+    (x,y or "lon","lat") followed by a line of numbers with as many fields. Anything else that
+    is not a number is an error, so a typo never drops a point."""
+    lines, numbers = [], []
+    for number, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        data = line.split("#", 1)[0]
+        if data.strip():
+            lines.append(data)
+            numbers.append(number)
     delimiter = "," if any("," in ln for ln in lines) else None
-    if lines and not any(_is_number(f.strip()) for f in lines[0].split(delimiter)):
-        lines = lines[1:]
-    return lines, delimiter
+    if lines and _is_header(lines[0].split(delimiter), lines[1].split(delimiter) if len(lines) > 1 else None):
+        lines, numbers = lines[1:], numbers[1:]
+    return lines, numbers, delimiter
+
+
+def _first_bad_line(lines: list[str], numbers: list[int], delimiter: str | None) -> str | None:
+    """Where a table that np.loadtxt refused goes wrong, in the file's own line numbers."""
+    width = None
+    for line, number in zip(lines, numbers):
+        fields = [f.strip() for f in line.split(delimiter)]
+        for column, field in enumerate(fields, start=1):
+            if not _is_number(field):
+                return f"line {number}, field {column}: '{field}' is not a number"
+        if width is not None and len(fields) != width:
+            return f"line {number} has {len(fields)} fields, the lines before it {width}"
+        width = len(fields)
+    return None
 
 
 def read_array(path: str, what: str, ndim: int) -> np.ndarray:
@@ -53,13 +86,16 @@ def read_array(path: str, what: str, ndim: int) -> np.ndarray:
         if p.suffix == ".npy":
             a = np.load(p, allow_pickle=False)
         else:
-            lines, delimiter = _text_rows(p)
+            lines, numbers, delimiter = _text_rows(p)
             if not lines:
                 if ndim != 1:
                     raise ValueError("the file holds no data")
                 a = np.zeros(0)  # an empty list (e.g. no query ids: a (0, k) answer, as from an empty .npy)
             else:
-                a = np.loadtxt(lines, delimiter=delimiter, ndmin=2)
+                try:
+                    a = np.loadtxt(lines, delimiter=delimiter, ndmin=2, comments=None)
+                except ValueError as exc:  # name the file's line, not the n-th data line
+                    raise ValueError(_first_bad_line(lines, numbers, delimiter) or str(exc)) from exc
     except Exception as exc:
         raise CliError(f"cannot read {what} '{path}': {exc}") from exc
     if ndim == 1:

@@ -269,10 +269,27 @@ def test_common_text_tables_are_read(tmp_path):
         r = run_cli("knn", "--coords", str(tmp_path / name), "--k", "3", "--out", out, "--quiet")
         assert r.returncode == 0, (name, r.stderr)
         np.testing.assert_array_equal(np.load(out), want, err_msg=name)
-    # A first line mixing numbers and words is data with a typo, not a header: an error.
-    (tmp_path / "typo.csv").write_text("1.0,abc\n" + body + "\n")
-    r = run_cli("knn", "--coords", str(tmp_path / "typo.csv"), "--k", "3", "--out", str(tmp_path / "o.npy"))
-    assert r.returncode == 2 and "cannot read --coords" in r.stderr and "Traceback" not in r.stderr
+    # A first line that is not a header of names is data: a typo or a missing value there is an
+    # error naming the file's line, never a silently dropped point.
+    bad = {"1.0,abc\n": "line 1, field 2: 'abc'", "O.5,O.2\n": "line 1, field 1: 'O.5'",
+           "NA,NA\n": "line 1, field 1: 'NA'", "x\n": "line 1, field 1: 'x'",
+           "# points\n\nx,y\n" + body.split("\n")[0] + "\n1,abc\n": "line 5, field 2: 'abc'"}
+    for first, message in bad.items():
+        (tmp_path / "typo.csv").write_text(first + body + "\n")
+        r = run_cli("knn", "--coords", str(tmp_path / "typo.csv"), "--k", "3", "--out", str(tmp_path / "o.npy"))
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (first, r.stderr)
+    # An inline comment may hold a comma without turning a space-separated table into CSV.
+    np.savetxt(tmp_path / "comment.txt", x, fmt="%.17g")
+    text = (tmp_path / "comment.txt").read_text().split("\n", 1)
+    (tmp_path / "comment.txt").write_text(text[0] + "  # first, second\n" + text[1])
+    out = str(tmp_path / "ids_comment.npy")
+    assert run_cli("knn", "--coords", str(tmp_path / "comment.txt"), "--k", "3", "--out", out).returncode == 0
+    np.testing.assert_array_equal(np.load(out), want)
+    # Query ids: a typo in the first line is an error too (a lost query otherwise).
+    (tmp_path / "ids.csv").write_text("1O\n2\n3\n")
+    r = run_cli("knn", "--coords", str(tmp_path / "header.csv"), "--query-ids", str(tmp_path / "ids.csv"), "--k", "3",
+                "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "line 1, field 1: '1O'" in r.stderr, r.stderr
 
 
 def test_outputs_never_overwrite_inputs(tmp_path):
