@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what pcct needs on a fresh Debian machine, skipping what is already there:
 # system libraries from Debian (apt-get) and a project virtualenv (.venv) with the pinned
-# Python packages of requirements/dev.txt (build, tests, benchmark peers, plots).
+# Python packages of requirements/dev.txt (build, tests, benchmark peers, plots), every
+# dependency pinned by requirements/constraints.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +28,10 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum requirements/dev.txt | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements/dev.txt requirements/constraints.txt | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  echo "setup: installing Python packages from requirements/dev.txt"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+  echo "setup: installing Python packages from requirements/dev.txt (pinned by requirements/constraints.txt)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt \
+    -c requirements/constraints.txt
   touch "$stamp"
 fi
