@@ -154,20 +154,23 @@ def test_readers_wait_for_a_concurrent_insert():
     import threading
     import time
     rng = np.random.default_rng(12)
-    x = rng.normal(size=(30_000, 16))
-    index = pcct.cover_tree(x[:2000], algorithm="tree")
-    t = threading.Thread(target=index.insert, args=(x[2000:],))
-    t.start()
-    time.sleep(0.1)  # the insert takes ~0.7 s; its points are copied in the first milliseconds
-    if not t.is_alive():  # a much faster machine: nothing ran concurrently, nothing to check
+    for extra in (28_000, 112_000):  # a longer insert where a fast machine ends the first early
+        x = rng.normal(size=(2000 + extra, 16))
+        index = pcct.cover_tree(x[:2000], algorithm="tree")
+        t = threading.Thread(target=index.insert, args=(x[2000:],))
+        t.start()
+        time.sleep(0.1)  # the first insert takes ~0.7 s here; its points are copied in milliseconds
+        if not t.is_alive():
+            t.join()
+            continue
+        n = index.n_points
+        info = index.build_info
+        a = index._core.tree_arrays()
         t.join()
-        pytest.skip("the insert finished within 0.1 s, before the reads could overlap it")
-    n = index.n_points
-    info = index.build_info
-    a = index._core.tree_arrays()
-    t.join()
-    assert n == 30_000 and sum(level["nodes"] for level in info["levels"]) == 30_000
-    assert np.array_equal(np.sort(a["id"]), np.arange(30_000))
+        assert n == len(x) and sum(level["nodes"] for level in info["levels"]) == len(x)
+        assert np.array_equal(np.sort(a["id"]), np.arange(len(x)))
+        return
+    pytest.skip("every insert finished within 0.1 s, before the reads could overlap it")
 
 
 def test_insert_residual_with_user_factors():
