@@ -33,7 +33,7 @@ void Kernel::validate(int dim) const {
                    type == KernelType::matern52,
                "kernel type ", static_cast<int>(type), " is not one of rbf, matern12, matern32, matern52");
   PCCT_REQUIRE(std::isfinite(variance) && variance > 0 && variance <= kMaxVariance,
-               "kernel variance must be > 0 and at most 1e150, got ", variance);
+               "kernel variance must be > 0 and at most ", kMaxVariance, ", got ", variance);
   PCCT_REQUIRE(!lengthscale.empty(), "kernel lengthscale must not be empty");
   PCCT_REQUIRE(lengthscale.size() == 1 || static_cast<int>(lengthscale.size()) == dim,
                "kernel lengthscale has ", lengthscale.size(), " values but the coordinates have ", dim,

@@ -321,6 +321,15 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
   const double root_children = static_cast<double>(im.layout.child_count[im.tree.root]);
   const double floor =
       std::min(kScanCostRatio * static_cast<double>(im.clusters.top), kWalkCostRatio * root_children);
+  // The brute force for `to_brute` and `engine` for `to_tree`, merged with the sample, if any.
+  auto answer = [&](QuerySubset to_brute, QuerySubset to_tree, TreeEngine engine, const Part* sample) {
+    if (!sample && to_tree.pos.empty()) return brute_search(qs, rows, ids, params);
+    if (!sample && to_brute.pos.empty()) return tree_search(qs, rows, ids, params, engine, kMinBlocks);
+    Part brute{std::move(to_brute.pos), {}}, tree{std::move(to_tree.pos), {}};
+    if (!brute.pos.empty()) brute.result = brute_search(qs, to_brute.rows, to_brute.ids, params);
+    if (!tree.pos.empty()) tree.result = tree_search(qs, to_tree.rows, to_tree.ids, params, engine, kMinBlocks);
+    return sample ? merge_parts(nq, k, {sample, &brute, &tree}) : merge_parts(nq, k, {&brute, &tree});
+  };
   index_t tree_bound_queries = 0;
   for (index_t i = 0; i < nq; ++i) tree_bound_queries += scanned(i) > floor;
   if (tree_bound_queries < 4 * kAutoSample) {
@@ -332,11 +341,7 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
     const double scan_cost =
         params.predecessor ? kSmallCallScanCost * static_cast<double>(im.clusters.size()) : floor;
     auto [to_brute, to_scan] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= scan_cost; });
-    if (to_scan.pos.empty()) return brute_search(qs, rows, ids, params);
-    if (to_brute.pos.empty()) return tree_search(qs, rows, ids, params, TreeEngine::scan, kMinBlocks);
-    Part brute{std::move(to_brute.pos), brute_search(qs, to_brute.rows, to_brute.ids, params)};
-    Part scan{std::move(to_scan.pos), tree_search(qs, to_scan.rows, to_scan.ids, params, TreeEngine::scan, kMinBlocks)};
-    return merge_parts(nq, k, {&brute, &scan});
+    return answer(std::move(to_brute), std::move(to_scan), TreeEngine::scan, nullptr);
   }
   // Evenly spread sample queries run on the scan (their answers are kept). If the walk's
   // floor, the root's children, costs less than the scan did, up to kProbeSample of them run
@@ -374,10 +379,7 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
     }
   }
   auto [to_brute, to_tree] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= cost; }, sampled);
-  Part brute{std::move(to_brute.pos), {}}, tree{std::move(to_tree.pos), {}};
-  if (!brute.pos.empty()) brute.result = brute_search(qs, to_brute.rows, to_brute.ids, params);
-  if (!tree.pos.empty()) tree.result = tree_search(qs, to_tree.rows, to_tree.ids, params, engine, kMinBlocks);
-  return merge_parts(nq, k, {&sample, &brute, &tree});
+  return answer(std::move(to_brute), std::move(to_tree), engine, &sample);
 }
 
 // The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of

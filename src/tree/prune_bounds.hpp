@@ -62,23 +62,25 @@ struct PruneBounds<EuclideanSpace> {
   void finalize(Node&) const {}
   static bool same(const Node& a, const Node& b) { return a.rad == b.rad; }
 
+  // Bounds of the exact distance behind a computed one, d.
+  double exact_lo(double d) const { return d * (1 - delta) - eta; }
+  double exact_up(double d) const { return d * (1 + delta) + eta; }
   // The largest exact distance a point at computed distance <= t from the query can have.
   double exact_hi(double t) const { return (t + eta) * (1 + delta) * (1 + delta); }
 
   bool excluded(const Query&, const Node& n, double d_qc, double /*aux*/, double t) const {
     if (!(t < std::numeric_limits<double>::infinity())) return false;
-    const double lo = (d_qc * (1 - delta) - eta) - (n.rad * (1 + delta) + eta);
-    return lo > exact_hi(t) + std::numeric_limits<double>::min();
+    return exact_lo(d_qc) - exact_up(n.rad) > exact_hi(t) + std::numeric_limits<double>::min();
   }
 
   // Parent-child test: bounds on exact distances let a child's subtree be excluded from the
   // parent's distance alone (triangle inequality through the parent), before evaluating it.
   Child child(const Node& c, double d_pc, double /*aux*/, index_t, index_t) const {
-    return {d_pc * (1 - delta) - eta, d_pc * (1 + delta) + eta, c.rad * (1 + delta) + eta};
+    return {exact_lo(d_pc), exact_up(d_pc), exact_up(c.rad)};
   }
   Visit visit(const Query&, const Node&, double d_qp, double /*aux*/, double t) const {
     const double thr = t < std::numeric_limits<double>::infinity() ? exact_hi(t) : std::numeric_limits<double>::infinity();
-    return {d_qp * (1 - delta) - eta, d_qp * (1 + delta) + eta, thr};
+    return {exact_lo(d_qp), exact_up(d_qp), thr};
   }
 };
 
