@@ -139,6 +139,8 @@ def gold_query_count(queries, predecessor: bool):
 
 
 def main_gold(args) -> int:
+    if args.inducing is None:  # as pcct knn: at most every point
+        args.inducing = min(512, max(args.n, 1))
     for name in ("n", "k", "inducing", "repeats"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")

@@ -5,6 +5,7 @@ A thin layer: argument parsing, file I/O and progress; all computation runs in t
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
@@ -23,6 +24,8 @@ class CliError(Exception):
 
 
 def _is_number(field: str) -> bool:
+    if "_" in field:  # Python's float() reads 1_000; NumPy's text reader does not
+        return False
     try:
         float(field)
         return True
@@ -30,16 +33,26 @@ def _is_number(field: str) -> bool:
         return False
 
 
-# A header field: a name such as x, lon_2 or "col 1" (quotes allowed); never a number, nor a
-# word that stands for a missing or special value.
-_HEADER_FIELD = re.compile(r'^"?[A-Za-z_][A-Za-z0-9_ ]*"?$')
+# A header field: a name of letters, digits, '_', spaces, '-', '/' and brackets that starts with
+# a letter or '_' (x, lon_2, "col 1", x-coord, x (m), température; quotes allowed), so that a
+# mistyped number (1.O, O.5, -2.5e) is never taken for one; nor a word that stands for a missing
+# or special value.
+_HEADER_FIELD = re.compile(r'^"?[^\W\d][\w \-/()\[\]]*"?$')
 _NOT_NAMES = {"na", "nan", "null", "none", "inf", "infinity", "true", "false"}
 
 
-def _is_header(fields: list[str], next_fields: list[str] | None) -> bool:
+def _is_names(fields: list[str]) -> bool:
     names = [f.strip() for f in fields]
-    return (next_fields is not None and len(next_fields) == len(names)
-            and all(_HEADER_FIELD.match(f) and f.strip('"').lower() not in _NOT_NAMES for f in names)
+    return all(_HEADER_FIELD.match(f) and not _is_number(f) and f.strip('"').lower() not in _NOT_NAMES
+               for f in names)
+
+
+def _is_header(fields: list[str], next_fields: list[str] | None) -> bool:
+    """A first line of names, followed by a line of numbers with as many fields, or by nothing
+    (a header-only file holds no data)."""
+    if next_fields is None:
+        return _is_names(fields)
+    return (len(next_fields) == len(fields) and _is_names(fields)
             and all(_is_number(f.strip()) for f in next_fields))
 
 
@@ -47,7 +60,7 @@ def _text_rows(p: Path) -> tuple[list[str], list[int], str | None]:
     """The data lines of a text table, their line numbers in the file (from 1), and their
     delimiter (',' if any line has a comma, else whitespace, as np.savetxt writes by default).
     Skipped: a UTF-8 byte-order mark, blank lines, '#' comments, and a first line of names
-    (x,y or "lon","lat") followed by a line of numbers with as many fields. Anything else that
+    (x,y or "lon","lat") followed by a line of numbers with as many fields, or alone. Anything else that
     is not a number is an error, so a typo never drops a point."""
     lines, numbers = [], []
     for number, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
@@ -75,16 +88,39 @@ def _first_bad_line(lines: list[str], numbers: list[int], delimiter: str | None)
     return None
 
 
+_SUFFIXES = (".npy", ".csv", ".txt")
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _suffix(path: str) -> str:
+    return Path(path).suffix.lower()
+
+
+def _load_npy(p: Path) -> np.ndarray:
+    with open(p, "rb") as f:
+        if f.read(len(_NPY_MAGIC)) != _NPY_MAGIC:  # e.g. an .npz archive or a text table
+            raise ValueError("not a NumPy .npy array file (text tables need a .csv or .txt name)")
+    return np.load(p, allow_pickle=False)
+
+
+def _check_finite_text(a: np.ndarray, numbers: list[int]) -> None:
+    """Non-finite values of a text table, named by the file's line (the API would give the row)."""
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        row, column = bad[0]
+        raise ValueError(f"line {numbers[row]}, field {column + 1}: {a[row, column]} is not a finite number")
+
+
 def read_array(path: str, what: str, ndim: int) -> np.ndarray:
     """A .npy file as stored, or a .csv/.txt table (comma- or whitespace-separated, see
     _text_rows) as a matrix (ndim 2: one row per line, even for a single line) or a vector
-    (ndim 1: one row or one column)."""
+    (ndim 1: one row or one column). Suffixes in any case."""
     p = Path(path)
-    if p.suffix not in (".npy", ".csv", ".txt"):
+    if _suffix(path) not in _SUFFIXES:
         raise CliError(f"cannot read {what} '{path}': expected a .npy, .csv or .txt file")
     try:
-        if p.suffix == ".npy":
-            a = np.load(p, allow_pickle=False)
+        if _suffix(path) == ".npy":
+            a = _load_npy(p)
         else:
             lines, numbers, delimiter = _text_rows(p)
             if not lines:
@@ -96,6 +132,7 @@ def read_array(path: str, what: str, ndim: int) -> np.ndarray:
                     a = np.loadtxt(lines, delimiter=delimiter, ndmin=2, comments=None)
                 except ValueError as exc:  # name the file's line, not the n-th data line
                     raise ValueError(_first_bad_line(lines, numbers, delimiter) or str(exc)) from exc
+                _check_finite_text(a, numbers)
     except Exception as exc:
         raise CliError(f"cannot read {what} '{path}': {exc}") from exc
     if ndim == 1:
@@ -132,22 +169,47 @@ def read_points(path: str, what: str) -> np.ndarray:
 def check_output_name(path: str, what: str) -> None:
     """Refuses an output name before any work is done (and before any other file is written)."""
     p = Path(path)
-    if p.suffix not in (".npy", ".csv", ".txt"):
+    if _suffix(path) not in _SUFFIXES:
         raise CliError(f"cannot write {what} '{path}': expected a .npy, .csv or .txt file name")
     if not p.parent.is_dir():
         raise CliError(f"cannot write {what} '{path}': no directory '{p.parent}'")
+    if p.is_dir():
+        raise CliError(f"cannot write {what} '{path}': it is a directory")
 
 
-def write_array(path: str, a: np.ndarray, what: str) -> None:
-    check_output_name(path, what)
-    p = Path(path)
+def same_file(a: str, b: str) -> bool:
+    """The same file by name, symbolic link or hard link."""
+    if Path(a).resolve() == Path(b).resolve():
+        return True
     try:
-        if p.suffix == ".npy":
-            np.save(p, a)
-        else:
-            np.savetxt(p, a, delimiter=",", fmt="%d" if a.dtype.kind == "i" else "%.17g")
-    except Exception as exc:
-        raise CliError(f"cannot write {what} '{path}': {exc}") from exc
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def write_arrays(outputs: list[tuple[str, np.ndarray, str]]) -> None:
+    """Writes every output to a temporary file next to it, and renames them into place only
+    when all are written, so a failed command leaves no output (nor a half-written one)."""
+    written = []
+    try:
+        for path, a, what in outputs:
+            check_output_name(path, what)
+            p = Path(path)
+            tmp = p.with_name(f".{p.name}.pcct-{os.getpid()}.tmp{p.suffix}")
+            written.append((tmp, p))
+            try:
+                if _suffix(path) == ".npy":
+                    with open(tmp, "wb") as f:  # np.save(name) would add '.npy' to other suffixes
+                        np.save(f, a)
+                else:
+                    np.savetxt(tmp, a, delimiter=",", fmt="%d" if a.dtype.kind == "i" else "%.17g")
+            except Exception as exc:
+                raise CliError(f"cannot write {what} '{path}': {exc}") from exc
+        for tmp, p in written:
+            os.replace(tmp, p)
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
 
 
 def parse_lengthscale(text: str):
@@ -192,13 +254,13 @@ def cmd_knn(args) -> int:
     if args.distances:
         check_output_name(args.distances, "--distances")
         outputs["--distances"] = args.distances
-        if Path(args.distances).resolve() == Path(args.out).resolve():
+        if same_file(args.distances, args.out):
             raise CliError("--out and --distances name the same file")
     inputs = {"--coords": args.coords, "--v": args.v, "--p": args.p, "--inducing-ids": args.inducing_ids,
               "--query-ids": args.query_ids, "--query-coords": args.query_coords}
     for out_option, out_path in outputs.items():
         for in_option, in_path in inputs.items():
-            if in_path and Path(in_path).resolve() == Path(out_path).resolve():
+            if in_path and same_file(in_path, out_path):
                 raise CliError(f"{out_option} would overwrite the input file of {in_option} ('{in_path}')")
     coords = read_points(args.coords, "--coords")
     kernel = None
@@ -227,9 +289,7 @@ def cmd_knn(args) -> int:
     if queries is None:
         queries = np.arange(total, dtype=np.int64)
     ids, dists, _, _ = bench.run_queries(index, queries, args.k, args.predecessor, args.threads, progress)
-    write_array(args.out, ids, "--out")
-    if args.distances:
-        write_array(args.distances, dists, "--distances")
+    write_arrays([(args.out, ids, "--out")] + ([(args.distances, dists, "--distances")] if args.distances else []))
     progress.say(f"wrote {args.out}" + (f" and {args.distances}" if args.distances else ""))
     return 0
 
@@ -240,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     knn = sub.add_parser("knn", help="k nearest neighbours of your points (.npy, .csv or .txt)")
     knn.add_argument("--coords", required=True,
-                     help="N x D coordinates: .npy (a 1-D array is N points on a line) or comma-separated .csv/.txt")
+                     help="N x D coordinates: .npy (a 1-D array is N points on a line), or a .csv/.txt table "
+                          "(comma-, space- or tab-separated; an optional header line of names)")
     knn.add_argument("--kernel", choices=KERNEL_NAMES,
                      help="residual-correlation metric with this kernel (default: Euclidean)")
     knn.add_argument("--lengthscale", default=None, help="scalar, or comma-separated per dimension (default 1)")
@@ -270,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--queries", default=None, help="number of query ids, or 'all' (default 1024; all with --predecessor)")
     gold.add_argument("--k", type=int, default=50, help="neighbours per query (default 50)")
     gold.add_argument("--kernel", choices=KERNEL_NAMES, default="rbf", help="covariance kernel (default rbf)")
-    gold.add_argument("--inducing", type=int, default=512, help="number of inducing points (default 512)")
+    gold.add_argument("--inducing", type=int, default=None, help="number of inducing points (default min(512, --n))")
     gold.add_argument("--predecessor", action="store_true", help="query i only sees ids j < i")
     gold.add_argument("--algorithm", choices=["auto", "tree", "scan", "brute"], default="auto",
                       help="all exact (default auto)")
@@ -300,10 +361,11 @@ _OPTION_OF_PARAMETER = [
 ]
 
 
-def _in_option_names(message: str) -> str:
+def _in_option_names(message: str, args=None) -> str:
     for pattern, option in _OPTION_OF_PARAMETER:
         message = re.sub(r"(?<![-\w./'])" + pattern, option, message)
-    return message
+    query_option = "--query-coords" if getattr(args, "query_coords", None) else "--query-ids"
+    return re.sub(r"^queries\b", query_option, message)  # the API's name for either option
 
 
 def main(argv=None) -> int:
@@ -317,10 +379,17 @@ def main(argv=None) -> int:
         print(f"pcct: error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, IndexError) as exc:
-        print(f"pcct: error: {_in_option_names(str(exc))}", file=sys.stderr)
+        print(f"pcct: error: {_in_option_names(str(exc), args)}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # e.g. --n 1e11: say so, without a traceback
         print(f"pcct: error: out of memory ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the report cannot be printed (a full disk, a closed pipe)
+        try:
+            sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+            print(f"pcct: error: {exc}", file=sys.stderr)
+        except OSError:
+            pass
         return 2
 
 

@@ -68,6 +68,7 @@ def test_unreadable_and_bad_files_give_clear_errors(tmp_path):
 def test_bad_output_names_are_refused_before_any_work(tmp_path):
     # A bad --distances name must not leave --out written (nor cost a build and the queries).
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(50, 2)))
+    (tmp_path / "dir.npy").mkdir()
     x = str(tmp_path / "x.npy")
     out = tmp_path / "ids.npy"
     cases = [
@@ -75,6 +76,8 @@ def test_bad_output_names_are_refused_before_any_work(tmp_path):
         (["--out", str(tmp_path / "ids.dat")], "cannot write --out .*expected a .npy, .csv or .txt"),
         (["--out", str(tmp_path / "nodir" / "ids.npy")], "cannot write --out .*no directory"),
         (["--out", str(out), "--distances", str(out)], "--out and --distances name the same file"),
+        (["--out", str(out), "--distances", str(tmp_path / "dir.npy")], "cannot write --distances .*it is a directory"),
+        (["--out", str(tmp_path / "dir.npy"), "--distances", str(out)], "cannot write --out .*it is a directory"),
         # Checked before the other arguments (here a bad k) are used.
         (["--out", str(out), "--distances", str(tmp_path / "d.bad"), "--k", "0"], "cannot write --distances"),
     ]
@@ -85,9 +88,12 @@ def test_bad_output_names_are_refused_before_any_work(tmp_path):
         assert re.search(match, r.stderr), (extra, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert not out.exists()
-    r = run_cli("knn", "--coords", x, "--k", "3", "--quiet", "--out", str(tmp_path / "ids.txt"))
+    r = run_cli("knn", "--coords", x, "--k", "3", "--quiet", "--out", str(tmp_path / "ids.txt"),
+                "--distances", str(tmp_path / "d.NPY"))
     assert r.returncode == 0, r.stderr
     assert np.loadtxt(tmp_path / "ids.txt", delimiter=",").shape == (50, 3)
+    assert np.load(tmp_path / "d.NPY").shape == (50, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.NPY", "dir.npy", "ids.txt", "x.npy"]  # no temporaries
 
 
 def test_bench_gold_reduced_reports_recall_one():
@@ -261,6 +267,8 @@ def test_common_text_tables_are_read(tmp_path):
         "blank.csv": "# my points\n\n" + body.replace("\n", "\n   \n", 3) + "\n \t \n",
         "tabs.txt": body.replace(",", "\t") + "\n",
         "pandas.csv": ",".join(["a", "b"]) + "\r\n" + body.replace("\n", "\r\n") + "\r\n",
+        "names.csv": "x-coord,y (m)\n" + body + "\n",
+        "UPPER.CSV": "température,\"lat 2\"\n" + body + "\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -301,3 +309,51 @@ def test_outputs_never_overwrite_inputs(tmp_path):
         r = run_cli("knn", "--coords", str(x), "--k", "2", *args)
         assert r.returncode == 2 and f"{option} would overwrite the input file of --coords" in r.stderr, r.stderr
     assert x.read_bytes() == before
+    (tmp_path / "hard.npy").hardlink_to(x)  # the same file under another name
+    r = run_cli("knn", "--coords", str(x), "--k", "2", "--out", str(tmp_path / "hard.npy"))
+    assert r.returncode == 2 and "--out would overwrite the input file of --coords" in r.stderr, r.stderr
+    assert x.read_bytes() == before
+
+
+def test_file_errors_name_the_file_line_or_what_the_file_is(tmp_path):
+    x = np.random.default_rng(0).normal(size=(10, 2))
+    np.savez(tmp_path / "archive.npz", x=x)
+    (tmp_path / "archive.npy").write_bytes((tmp_path / "archive.npz").read_bytes())
+    np.savetxt(tmp_path / "table.npy", x, delimiter=",")
+    cases = {
+        "inf.csv": ("x,y\n1,2\n\n3,4\n5,inf\n", "inf.csv': line 5, field 2: inf is not a finite number"),
+        "nan.txt": ("# c\n1 2\n3 nan\n", "nan.txt': line 3, field 2: nan is not a finite number"),
+        "under.csv": ("1,2\n1_000,3\n", "line 2, field 1: '1_000' is not a number"),
+        "header_only.csv": ("x,y\n", "header_only.csv': the file holds no data"),
+        "archive.npy": (None, "archive.npy': not a NumPy .npy array file"),
+        "table.npy": (None, "table.npy': not a NumPy .npy array file"),
+    }
+    for name, (text, message) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        r = run_cli("knn", "--coords", str(tmp_path / name), "--k", "1", "--out", str(tmp_path / "o.npy"))
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (name, r.stderr)
+    # Query files: the messages name the option, not the Python parameter.
+    np.save(tmp_path / "x.npy", x)
+    q = np.zeros((3, 2))
+    q[1, 1] = np.nan
+    np.save(tmp_path / "q_nan.npy", q)
+    np.save(tmp_path / "q_wide.npy", np.zeros((3, 3)))
+    np.save(tmp_path / "q_big.npy", np.array([2**63 + 5], dtype=np.uint64))
+    for option, name, message in [("--query-coords", "q_nan.npy", "--query-coords contains a non-finite value"),
+                                  ("--query-coords", "q_wide.npy", "--query-coords have 3 columns"),
+                                  ("--query-ids", "q_big.npy", "--query-ids contains an id larger than int64")]:
+        r = run_cli("knn", "--coords", str(tmp_path / "x.npy"), "--k", "1", option, str(tmp_path / name),
+                    "--out", str(tmp_path / "o.npy"))
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (name, r.stderr)
+
+
+def test_bench_gold_small_n_and_an_unwritable_report():
+    # --inducing defaults to min(512, --n), as in pcct knn.
+    r = run_cli("bench", "gold", "--n", "200", "--queries", "8", "--k", "3", "--quiet", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["inducing"] == 200
+    with open("/dev/full", "w") as full:  # a full disk: an error line, no traceback
+        r = subprocess.run([sys.executable, "-m", "pcct.cli", "bench", "gold", "--n", "200", "--queries", "8",
+                            "--k", "3", "--quiet", "--json"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("pcct: error:") and "Traceback" not in r.stderr, r.stderr
