@@ -6,7 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libopenblas-openmp-dev libgtest-dev valgrind)
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: pcct needs Python >= 3.11 as python3 (found: $(python3 --version 2>&1 || echo none))" >&2
+  exit 1
+fi
+
+# The compiler and make are on the machines this project targets, but a bare image may lack them.
+apt_packages=(g++ make libopenblas-openmp-dev libgtest-dev valgrind)
 # Debian's own python3 ships venv (ensurepip) and its C headers (for the extension) apart.
 if ! python3 -c 'import ensurepip, os, sysconfig
 assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null; then
@@ -21,7 +27,8 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # env inside sudo: sudo's env_reset would drop a DEBIAN_FRONTEND set outside it.
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if [[ ! -x .venv/bin/python ]]; then
