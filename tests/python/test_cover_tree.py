@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 import pcct
 from oracle import assert_knn_matches, euclidean_d2_tolerance, euclidean_sq_distances
-from workloads import KERNELS, SHAPES, make_points, workloads
+from workloads import KERNELS, SHAPES, make_points, relayout, workloads
 
 
 @given(w=workloads(max_n=400), data=st.data())
@@ -38,15 +38,28 @@ def test_tree_matches_oracle_and_brute_force(w, data):
     assert index.last_stats["scan_queries"] == (len(qids) if algorithm == "scan" else 0)
 
 
-@given(w=workloads(metric="euclidean", max_n=300), data=st.data())
+@given(w=workloads(max_n=300), data=st.data())
 def test_tree_new_coordinate_queries(w, data):
+    # New points: fresh ones, copies of data points (distance 0 and exact ties) and points
+    # half-way between two data points, in any layout; every engine, the oracle's answer.
     n, dim = w.x.shape
-    qx = np.random.default_rng(n).normal(0, 1, (data.draw(st.integers(1, 15)), dim))
-    k = data.draw(st.integers(1, n))
-    index = pcct.cover_tree(w.x_input, algorithm=data.draw(st.sampled_from(["tree", "scan", "kdtree"])))
-    ids, dist = index.knn(k, qx)
-    assert_knn_matches(ids, dist, euclidean_sq_distances(qx, w.x), euclidean_d2_tolerance(qx, w.x),
-                       np.full(len(qx), -1), k, False)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    nq = data.draw(st.integers(1, 15))
+    kind = data.draw(st.sampled_from(["fresh", "copies", "between"]))
+    if kind == "fresh":
+        qx = rng.normal(0, 1, (nq, dim))
+    elif kind == "copies":
+        qx = w.x[rng.integers(0, n, nq)]
+    else:
+        qx = 0.5 * (w.x[rng.integers(0, n, nq)] + w.x[rng.integers(0, n, nq)])
+    k = data.draw(st.sampled_from([1, n, data.draw(st.integers(1, n))]))
+    engines = ["tree", "scan", "auto", "brute"] + (["kdtree"] if w.metric == "euclidean" else [])
+    index = pcct.cover_tree(w.data(), algorithm=data.draw(st.sampled_from(engines)))
+    ids, dist = index.knn(k, relayout(qx, data.draw(st.sampled_from(["c", "fortran", "strided"]))))
+    d2, tol2 = w.sq_distances(qx=qx)
+    assert_knn_matches(ids, dist, d2, tol2, np.full(len(qx), -1), k, False)
+    ref = pcct.brute_force_knn(w.data(), k, queries=qx)
+    assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])
 
 
 @pytest.mark.parametrize("kernel", [pcct.kernels.RBF(0.7), pcct.kernels.Matern12(1.5), pcct.kernels.Matern52([0.5, 2.0])])
@@ -56,7 +69,7 @@ def test_residual_coordinate_queries_match_brute_force(kernel):
     model = pcct.ResidualModel(x, kernel, inducing_count=50, seed=1)
     qx = rng.normal(size=(40, 2))
     ref = pcct.brute_force_knn(model, 9, queries=qx)
-    for algorithm in ("tree", "scan"):
+    for algorithm in ("tree", "scan", "auto"):
         ids, dist = pcct.cover_tree(model, algorithm=algorithm).knn(9, qx)
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), algorithm
 
@@ -129,6 +142,12 @@ def test_tiny_coordinates_give_exact_answers(scale):
                 ids, dist = index.knn(k, predecessor_mode=pred)
                 ref = pcct.brute_force_knn(x, k, predecessor_mode=pred)
                 assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), (seed, algorithm, pred)
+                # NumPy's distances, to within the subnormal rounding unit: a flush to zero
+                # (FTZ/DAZ, -ffast-math) in both engines would make every pair a tie.
+                assert_knn_matches(ids, dist, euclidean_sq_distances(x, x), euclidean_d2_tolerance(x, x),
+                                   np.arange(n), k, pred)
+        if scale >= 1e-161:
+            assert np.count_nonzero(pcct.brute_force_knn(x, 2)[1][:, 1]) > 0  # not all flushed to zero
 
 
 @pytest.mark.parametrize("algorithm", ["tree", "scan", "kdtree"])

@@ -67,7 +67,16 @@ class Workload:
         if qx is None:
             d2 = residual_sq_distances(self.x, k.name, k.lengthscales, k.variance, v, p, rows, cols)
             return d2, residual_d2_tolerance(v, p, k.variance, rows, cols)
-        raise NotImplementedError("new-point residual queries are checked separately")
+        # New points: their V rows and p from a model over data and queries with the same
+        # inducing points (V rows do not depend on the batch: checked here for the data rows;
+        # V itself is checked against SciPy in test_model.py), then the oracle's distances.
+        both = np.vstack([self.x, np.asarray(qx, dtype=np.float64)])
+        joint = pcct.ResidualModel(both, k, inducing=self.model.inducing)
+        jv, jp = joint.v_matrix, joint.p_diag
+        assert np.array_equal(jv[:len(cols)], v) and np.array_equal(jp[:len(cols)], p)
+        q_rows = np.arange(len(cols), len(both))
+        d2 = residual_sq_distances(both, k.name, k.lengthscales, k.variance, jv, jp, q_rows, cols, same_ids=False)
+        return d2, residual_d2_tolerance(jv, jp, k.variance, q_rows, cols)
 
 
 @st.composite
