@@ -192,6 +192,43 @@ def test_readers_wait_for_a_concurrent_insert():
     pytest.skip("every insert finished within 0.1 s, before the reads could overlap it")
 
 
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(SHAPES), metric=st.sampled_from(["euclidean", "residual"]),
+       algorithm=st.sampled_from(["tree", "scan", "auto", "kdtree"]), n0=st.integers(1, 300),
+       batches=st.lists(st.integers(0, 200), min_size=1, max_size=3), k=st.sampled_from([1, 5, 10_000]))
+def test_insert_of_duplicates_and_ties_matches_a_fresh_brute_force(seed, shape, metric, algorithm, n0, batches, k):
+    # Inserted rows include copies of earlier points (distance 0, exact ties); answers and
+    # trees must equal a brute force over all points and not depend on the thread count.
+    if metric == "residual" and algorithm == "kdtree":
+        algorithm = "tree"
+    rng = np.random.default_rng(seed)
+    dim = int(rng.integers(1, 4))
+    x = make_points(rng, shape, n0 + sum(batches), dim)
+    for start in np.cumsum([n0] + batches[:-1]):  # each batch re-inserts some earlier points
+        copies = rng.integers(0, start, min(5, len(x) - start))
+        x[start:start + len(copies)] = x[copies]
+    kernel = pcct.kernels.Matern32(0.7) if metric == "residual" else None
+    inducing = np.sort(rng.choice(n0, min(n0, 12), replace=False)) if kernel else None
+    full = x if kernel is None else pcct.ResidualModel(x, kernel, inducing=inducing)
+    k = min(k, len(x))
+    answers = []
+    for threads in (1, 3):
+        kw = {} if kernel is None else {"inducing": inducing}
+        index = pcct.cover_tree(x[:n0], kernel, algorithm=algorithm, n_threads=threads, **kw)
+        start = n0
+        for size in batches:
+            index.insert(x[start:start + size], n_threads=threads)
+            start += size
+        index.validate()
+        assert index.n_points == len(x)
+        answers.append([index.knn(k, predecessor_mode=pred, n_threads=threads) for pred in (False, True)])
+    for pred, (ids, dist) in zip((False, True), answers[0]):
+        ref = pcct.brute_force_knn(full, k, predecessor_mode=pred)
+        assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), pred
+    for (a_ids, a_d), (b_ids, b_d) in zip(answers[0], answers[1]):
+        assert np.array_equal(a_ids, b_ids) and np.array_equal(a_d, b_d)
+
+
 def test_insert_residual_with_user_factors():
     rng = np.random.default_rng(9)
     x = rng.normal(size=(1600, 3))

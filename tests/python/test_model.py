@@ -88,3 +88,30 @@ def test_from_factors_uses_the_given_v_and_p():
     assert fact.rank == 10 and len(fact.inducing) == 0
     ids = np.arange(100)
     np.testing.assert_array_equal(fact.distances(ids, ids), base.distances(ids, ids))
+
+
+@pytest.mark.parametrize("variance", [1e-6, 1e-4])
+def test_the_floor_on_p_is_reached_and_applied(variance):
+    # Small variances drive K_ii - |V_i|^2 below the floor 1e-9 for the points the inducing
+    # points explain well: p must be exactly 1e-9 there (max, not a replacement of 0 alone),
+    # and the neighbours must be those of the floored p.
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, (400, 2))
+    ind = np.sort(rng.choice(400, 25, replace=False))
+    kernel = pcct.kernels.RBF(1.0, variance)
+    model = pcct.ResidualModel(x, kernel, inducing=ind)
+    v_ref, p_ref = residual_factors(x, "rbf", 1.0, variance, ind)
+    floored = p_ref == 1e-9
+    assert floored.sum() >= 20 and (~floored).sum() >= 20, floored.sum()  # both regimes present
+    assert np.all(model.p_diag[floored] == 1e-9)
+    raw = variance - (model.v_matrix * model.v_matrix).sum(1)  # in NumPy's order of summation
+    tol = 8 * (25 + 8) * EPS * 2 * variance
+    assert np.all(model.p_diag[raw < 1e-9 - tol] == 1e-9)
+    np.testing.assert_allclose(model.p_diag[raw > 1e-9 + tol], raw[raw > 1e-9 + tol], rtol=0, atol=tol)
+    v, p = model.v_matrix, model.p_diag
+    rows = np.arange(400)
+    d2 = residual_sq_distances(x, "rbf", 1.0, variance, v, p, rows, rows)
+    from oracle import assert_knn_matches
+    for pred in (False, True):
+        ids, dist = pcct.cover_tree(model, algorithm="scan").knn(8, predecessor_mode=pred)
+        assert_knn_matches(ids, dist, d2, residual_d2_tolerance(v, p, variance, rows, rows), rows, 8, pred)
