@@ -19,7 +19,7 @@ namespace {
 constexpr int kQueryTile = 128;
 constexpr int kPointTile = 128;
 // A query tile's heaps (tile x k neighbours per thread) stay within this budget: a large k
-// shrinks the tile, down to 16 queries (the former tile), instead of the memory growing 8x.
+// shrinks the tile (down to one query) instead of the memory growing with k.
 constexpr size_t kHeapBudget = size_t{8} << 20;
 
 template <class Space>
@@ -37,6 +37,7 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
                              std::span<const index_t> row_of_id) {
   const index_t nq = static_cast<index_t>(qrows.size());
   const index_t n = data.size();
+  PCCT_REQUIRE(n >= 1, "the data have no points");
   // A public entry point (engines call it with checked arguments): its own arguments are
   // checked too, O(queries + points), so a caller's slip is an error, not an out-of-bounds read.
   PCCT_REQUIRE(params.k >= 1 && params.k < INT32_MAX, "k must be in [1, 2^31), got ", params.k);
@@ -64,27 +65,33 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   for (index_t r = 0; r < n && rows_are_ids; ++r) rows_are_ids = data.id(r) == r;
   const bool by_id = !rows_are_ids && static_cast<index_t>(row_of_id.size()) == n;
   const bool id_ordered = rows_are_ids || by_id;  // column j of a tile starting at pb is id pb + j
-  const int qtile = static_cast<int>(
-      std::clamp<size_t>(kHeapBudget / (sizeof(Neighbour) * std::max<size_t>(1, static_cast<size_t>(k))), 16, kQueryTile));
+  const int qtile = static_cast<int>(std::min<index_t>(
+      nq, std::clamp<size_t>(kHeapBudget / (sizeof(Neighbour) * static_cast<size_t>(k)), 1, kQueryTile)));
   const index_t qtiles = (nq + qtile - 1) / qtile;
-  // With few query tiles, also split the points into chunks (merged exactly afterwards).
+  // With few query tiles, also split the points into chunks (merged exactly afterwards), as
+  // long as the chunks' answers stay within max(32 MB, twice the answer) (a huge k).
   index_t chunks = 1;
   if (qtiles < 4 * threads) {
     const index_t max_chunks = (n + kPointTile - 1) / kPointTile;
-    chunks = std::min<index_t>(max_chunks, (4 * threads + qtiles - 1) / qtiles);
+    const size_t answer_bytes = sizeof(Neighbour) * static_cast<size_t>(nq) * static_cast<size_t>(k);
+    const size_t partial_budget = std::max<size_t>(size_t{32} << 20, 2 * answer_bytes);
+    chunks = std::min<index_t>({max_chunks, (4 * threads + qtiles - 1) / qtiles,
+                                static_cast<index_t>(std::max<size_t>(1, partial_budget / answer_bytes))});
   }
+  // Scratch (a query tile's heaps: up to 8 MB) only for the threads that get work.
+  const int workers = static_cast<int>(std::min<index_t>(threads, qtiles * chunks));
   const index_t chunk_size = ((n + chunks - 1) / chunks + kPointTile - 1) / kPointTile * kPointTile;
   std::vector<Neighbour> partial(chunks > 1 ? static_cast<size_t>(chunks) * nq * k : 0);
   // Evaluations per (chunk, query): each slot is written by the one item that owns it.
   std::vector<std::int64_t> evals(static_cast<size_t>(chunks) * nq, 0);
 
-  std::vector<ThreadScratch<Space>> scratch(threads);
+  std::vector<ThreadScratch<Space>> scratch(workers);
   for (auto& s : scratch) {
     s.dist.resize(static_cast<size_t>(qtile) * kPointTile);
     s.heaps.resize(static_cast<size_t>(qtile) * k);
   }
 
-  parallel_for(qtiles * chunks, threads, [&](index_t item, int tid) {
+  parallel_for(qtiles * chunks, workers, [&](index_t item, int tid) {
     auto& sc = scratch[tid];
     const index_t qt = item / chunks, c = item % chunks;
     const index_t q0 = qt * qtile;

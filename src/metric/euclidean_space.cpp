@@ -26,6 +26,9 @@ EuclideanSpace EuclideanSpace::from_coords(MatrixView coords, const char* what) 
 }
 
 EuclideanSpace EuclideanSpace::permuted(std::span<const index_t> order, int /*n_threads*/) const {
+  for (size_t r = 0; r < order.size(); ++r)
+    PCCT_REQUIRE_RANGE(order[r] >= 0 && order[r] < n_, "permuted: row ", order[r], " at position ", r,
+                       " is out of range [0, ", n_, ")");
   EuclideanSpace s;
   s.n_ = static_cast<index_t>(order.size());
   s.dim_ = dim_;

@@ -42,6 +42,9 @@ ResidualSpace::ResidualSpace(Kernel kernel, int dim, int rank, index_t n, int n_
 }
 
 ResidualSpace ResidualSpace::permuted(std::span<const index_t> order, int n_threads) const {
+  for (size_t r = 0; r < order.size(); ++r)
+    PCCT_REQUIRE_RANGE(order[r] >= 0 && order[r] < n_, "permuted: row ", order[r], " at position ", r,
+                       " is out of range [0, ", n_, ")");
   ResidualSpace s(kernel_, dim_, rank_, static_cast<index_t>(order.size()), n_threads);
   s.factorisation_ = factorisation_;
   parallel_for((s.n_ + kCopyRows - 1) / kCopyRows, resolve_threads(n_threads), [&](index_t b, int) {

@@ -168,6 +168,8 @@ std::string full(double x) {
 }  // namespace
 
 std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin, index_t end) {
+  PCCT_REQUIRE_RANGE(0 <= begin && begin <= end && end <= s.size(), "metric_problem: rows [", begin, ", ", end,
+                     ") are not within [0, ", s.size(), ")");
   const double var = s.kernel().variance;
   for (index_t i = begin; i < end; ++i) {
     const double vv = self_dot(s.v_row(i), s.rank_padded());

@@ -59,9 +59,24 @@ class BlockAnswers {
 /// Stable counting sort of items by key(item) in [0, keys): items of one key stay in their
 /// order, keys ascending. count (zeroed, at least keys + 1 entries kept zero between calls),
 /// touched and sorted are caller scratch, so a call allocates nothing once they have grown.
+/// Few items (e.g. a call with one query) are sorted by (key, position) instead, so that
+/// count, O(keys), is only allocated once a batch is large enough to use it.
 template <class T, class Key>
 void group_by_key(std::vector<T>& items, Key key, size_t keys, std::vector<std::int64_t>& count,
                   std::vector<std::int32_t>& touched, std::vector<T>& sorted) {
+  if (count.size() < keys + 1 && items.size() * 32 < keys) {
+    touched.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) touched[i] = static_cast<std::int32_t>(i);
+    std::sort(touched.begin(), touched.end(), [&](std::int32_t a, std::int32_t b) {
+      const auto ka = key(items[a]), kb = key(items[b]);
+      return ka < kb || (ka == kb && a < b);
+    });
+    sorted.resize(items.size());
+    for (size_t j = 0; j < items.size(); ++j) sorted[j] = items[touched[j]];
+    touched.clear();
+    items.swap(sorted);
+    return;
+  }
   if (count.size() < keys + 1) count.assign(keys + 1, 0);
   touched.clear();
   for (const T& it : items)

@@ -122,6 +122,12 @@ struct CoverTreeIndex<Metric>::Impl {
     std::unique_ptr<tree::SeedBounds> new_seeds;
     if constexpr (std::is_same_v<Space, ResidualSpace>)
       if (params.seed_bounds) new_seeds = tree::SeedBounds::build(new_space, new_row_of_id);
+    CoverTreeBuildInfo new_info = info;
+    new_info.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    new_info.distance_evaluations += stats.distance_evaluations;
+    new_info.rounds += stats.rounds;
+    new_info.retries += stats.retries;
+    summarise(new_info, t, new_space, new_clusters);
     // Commit (nothing below allocates).
     this->tree = std::move(t);
     space = std::move(new_space);
@@ -130,15 +136,12 @@ struct CoverTreeIndex<Metric>::Impl {
     clusters = std::move(new_clusters);
     row_of_id = std::move(new_row_of_id);
     seeds = std::move(new_seeds);
-
-    info.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    info.distance_evaluations += stats.distance_evaluations;
-    info.rounds += stats.rounds;
-    info.retries += stats.retries;
-    summarise();
+    info = std::move(new_info);
   }
 
-  void summarise() {
+  // The per-level profile of a laid-out tree (allocates: called before a commit).
+  static void summarise(CoverTreeBuildInfo& info, const DynamicTree<Space>& tree, const Space& space,
+                        const tree::Clusters<Space>& clusters) {
     info.top_level = tree.scale.top();
     info.scan_top_centres = clusters.top;
     info.scan_centres = clusters.size();

@@ -91,6 +91,32 @@ TEST(ApiMisuse, EuclideanPointsOutOfIdOrderAreRefused) {
   expect_invalid([&] { EuclideanMetric m(external); }, "must be in id order (row 0 holds id -1)");
 }
 
+TEST(ApiMisuse, RowListsOutOfRangeAndEmptyDataAreRefused) {
+  // Public helpers that take row numbers check them (they read rows without further checks).
+  const auto x = normal_matrix(3, 2, 7);
+  const auto s = EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 3, 2));
+  auto expect_range = [](auto&& f, const std::string& part) {
+    try {
+      f();
+      ADD_FAILURE() << "no exception; expected one mentioning '" << part << "'";
+    } catch (const std::out_of_range& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_range([&] { (void)s.permuted(std::vector<index_t>{0, 7}); }, "row 7 at position 1 is out of range [0, 3)");
+  expect_range([&] { (void)s.permuted(std::vector<index_t>{-1}); }, "row -1 at position 0");
+  const auto model = model_over(normal_matrix(40, 2, 8), 40, 2, Kernel{}, 8);
+  expect_range([&] { (void)model->space().permuted(std::vector<index_t>{40}); }, "row 40 at position 0");
+  expect_range([&] { (void)ResidualModel::metric_problem(model->space(), 0, 41); }, "rows [0, 41) are not within");
+  expect_range([&] { (void)ResidualModel::metric_problem(model->space(), 5, 4); }, "rows [5, 4)");
+  EXPECT_EQ(ResidualModel::metric_problem(model->space(), 0, 40), "");
+  // A brute force over no points (a 0-row permutation keeps the dimension) was a division by zero.
+  const auto empty = s.permuted(std::vector<index_t>{});
+  const std::vector<index_t> rows{0, 1}, qids{-1, -1};
+  expect_invalid([&] { (void)brute_force_search(empty, s, rows, qids, KnnParams{1, false, 1}); },
+                 "the data have no points");
+}
+
 TEST(ApiMisuse, NullModelIsRefused) {
   expect_invalid([] { ResidualMetric metric(nullptr); }, "null pointer");
 }

@@ -17,6 +17,7 @@
 #include "pcct/tree/cover_tree.hpp"
 #include "test_util.hpp"
 #include "tree/batch_insert.hpp"
+#include "tree/block_answers.hpp"
 #include "tree/clusters.hpp"
 #include "tree/priority_order.hpp"
 #include "tree/seed_bounds.hpp"
@@ -932,6 +933,39 @@ TEST(CoverTree, RejectsBadParameters) {
   EXPECT_THROW(t.knn(QuerySet::all_points(), KnnParams{21, false, 1}), std::invalid_argument);
   EXPECT_THROW(t.knn(QuerySet::all_points(), KnnParams{3, false, kMaxThreads + 1}), std::invalid_argument);
   EXPECT_THROW(t.insert(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), 2, 1))), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace pcct
+
+namespace pcct {
+namespace {
+
+TEST(GroupByKey, FewItemsSortedByKeyAndPositionEqualTheCountingSort) {
+  // Few items skip the O(keys) count array (a one-query call would allocate it per call); both
+  // paths must give the same stable order.
+  std::mt19937_64 g(3);
+  for (size_t items_n : {0, 1, 5, 31, 32, 33, 200, 1000}) {
+    for (size_t keys : {10, 64, 1000, 100000}) {
+      std::vector<std::pair<std::int32_t, int>> items(items_n);
+      for (size_t i = 0; i < items_n; ++i)
+        items[i] = {static_cast<std::int32_t>(g() % keys), static_cast<int>(i)};
+      auto key = [](const std::pair<std::int32_t, int>& p) { return p.first; };
+      auto expect = items;
+      std::stable_sort(expect.begin(), expect.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      std::vector<std::int64_t> count;
+      std::vector<std::int32_t> touched;
+      std::vector<std::pair<std::int32_t, int>> sorted;
+      auto fresh = items;
+      tree::group_by_key(fresh, key, keys, count, touched, sorted);  // whichever path fits
+      EXPECT_EQ(fresh, expect) << items_n << " items, " << keys << " keys";
+      std::vector<std::int64_t> sized(keys + 1, 0);  // a grown count array: always counting
+      auto counted = items;
+      tree::group_by_key(counted, key, keys, sized, touched, sorted);
+      EXPECT_EQ(counted, expect) << items_n << " items, " << keys << " keys";
+      EXPECT_TRUE(std::all_of(sized.begin(), sized.end(), [](std::int64_t c) { return c == 0; }));
+    }
+  }
 }
 
 }  // namespace
