@@ -1,6 +1,7 @@
 """`pcct bench gold`: build, query and verify the gold workload, with timings and counters."""
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -138,6 +139,13 @@ def gold_query_count(queries, predecessor: bool):
     return count
 
 
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform
+        return 0
+
+
 def main_gold(args) -> int:
     if args.inducing is None:  # as pcct knn: at most every point
         args.inducing = min(512, max(args.n, 1))
@@ -146,6 +154,11 @@ def main_gold(args) -> int:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.inducing > args.n:  # as pcct knn: inducing points are some of the points
         raise ValueError(f"--inducing ({args.inducing}) exceeds --n ({args.n})")
+    need = args.n * (2 * args.inducing + 16) * 8  # V and its tree-ordered copy, coordinates, ids
+    have = _physical_memory()
+    if have and need > have:  # refused before allocating: overcommit could let it start, then kill it
+        raise MemoryError(f"--n {args.n} with --inducing {args.inducing} needs about {need / 2**30:.0f} GiB, "
+                          f"this machine has {have / 2**30:.0f} GiB")
     n_queries = gold_query_count(args.queries, args.predecessor)
     r = bench_gold(args.n, n_queries, args.k, args.kernel, args.inducing, args.predecessor, args.algorithm,
                    args.threads, args.repeats, not args.no_verify, args.quiet, args.base)

@@ -74,17 +74,18 @@ def test_residual_coordinate_queries_match_brute_force(kernel):
         assert np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1]), algorithm
 
 
+@pytest.mark.parametrize("metric", ["residual", "euclidean"])
 @pytest.mark.parametrize("shape", ["gaussian", "clusters", "duplicates", "identical", "line"])
-def test_threads_do_not_change_trees_or_answers(shape):
+def test_threads_do_not_change_trees_or_answers(shape, metric):
     x = make_points(np.random.default_rng(5), shape, 2500, 3)
-    model = pcct.ResidualModel(x, pcct.kernels.Matern32(0.8), inducing_count=60, seed=2)
-    for algorithm in ("tree", "scan"):
+    data = pcct.ResidualModel(x, pcct.kernels.Matern32(0.8), inducing_count=60, seed=2) if metric == "residual" else x
+    for algorithm in ("tree", "scan") + (("kdtree",) if metric == "euclidean" else ()):
         results = []
         for threads in (1, 2, 5):
-            index = pcct.cover_tree(model, algorithm=algorithm, n_threads=threads)
+            index = pcct.cover_tree(data, algorithm=algorithm, n_threads=threads)
             ids, dist = index.knn(12, predecessor_mode=True)
-            info = index.build_info
-            info.pop("seconds")
+            info = index.build_info if algorithm != "kdtree" else {}
+            info.pop("seconds", None)
             results.append((ids, dist, index.last_stats["distance_evaluations"], info))
         for ids, dist, evals, info in results[1:]:
             assert np.array_equal(ids, results[0][0]) and np.array_equal(dist, results[0][1])
@@ -281,6 +282,7 @@ def test_stats_and_algorithms():
 def test_auto_picks_by_the_documented_rules():
     rng = np.random.default_rng(1)
     assert pcct.cover_tree(rng.normal(size=(500, 3))).algorithm == "kdtree"
+    assert pcct.cover_tree(rng.normal(size=(500, 10))).algorithm == "kdtree"  # up to 10 dimensions
     assert pcct.cover_tree(rng.normal(size=(500, 11))).algorithm == "brute"
     model = pcct.ResidualModel(rng.normal(size=(3000, 2)), pcct.kernels.RBF(0.3), inducing_count=50)
     auto = pcct.cover_tree(model)
@@ -399,3 +401,38 @@ def test_insert_is_not_starved_by_queries_from_other_threads():
             t.join()
     assert max(passed) <= 5, passed
     assert index.n_points == 3040
+
+
+_ANSWERS_DIGEST = """
+import hashlib, numpy as np, pcct
+rng = np.random.default_rng(4)
+x = rng.normal(size=(1500, 3))
+x[700:760] = x[:60]  # duplicates: exact ties
+model = pcct.ResidualModel(x, pcct.kernels.Matern52(0.6), inducing_count=40, seed=0)
+h = hashlib.sha256(model.v_matrix.tobytes() + model.p_diag.tobytes())
+for data in (model, x):
+    for algorithm in ("brute", "tree", "scan"):
+        index = pcct.cover_tree(data, algorithm=algorithm)
+        for answer in (index.knn(9, predecessor_mode=True), index.knn(9, x[:50] + 0.01)):
+            h.update(answer[0].tobytes() + answer[1].tobytes())
+print(pcct.simd_level(), h.hexdigest())
+"""
+
+
+def test_every_simd_level_gives_bit_identical_answers():
+    # The scalar, AVX2 and AVX-512 tables must compute the same operations in the same order:
+    # V, p, distances and so every answer are bit-identical whichever this CPU runs.
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    levels = ["scalar"] + (["avx2"] if " avx2" in flags else []) + (["avx512"] if " avx512f" in flags else [])
+    digests = {}
+    for level in levels:
+        env = {**os.environ, "PCCT_SIMD": level}
+        r = subprocess.run([sys.executable, "-c", _ANSWERS_DIGEST], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        ran, digest = r.stdout.split()
+        assert ran == level
+        digests[level] = digest
+    assert len(set(digests.values())) == 1, digests
+    r = subprocess.run([sys.executable, "-c", "import pcct; pcct.brute_force_knn([[0.0]], 1)"], capture_output=True,
+                       text=True, env={**os.environ, "PCCT_SIMD": "sse9"})
+    assert r.returncode != 0 and "PCCT_SIMD must be scalar, avx2 or avx512, got 'sse9'" in r.stderr

@@ -75,8 +75,9 @@ def test_empty_inputs():
 
 @pytest.mark.parametrize("k", [0, -3, 51])
 def test_k_out_of_range(k):
-    raises(ValueError, "k", pcct.brute_force_knn, X, k)
-    raises(ValueError, "k", pcct.cover_tree(X).knn, k)
+    match = r"k must be >= 1" if k < 1 else r"k \(51\) exceeds the number of points \(50\)"
+    raises(ValueError, match, pcct.brute_force_knn, X, k)
+    raises(ValueError, match, pcct.cover_tree(X).knn, k)
 
 
 def test_k_not_an_integer():
@@ -302,3 +303,61 @@ def test_numpy_scalars_masked_arrays_and_odd_types():
     raises(ValueError, "masked array", pcct.brute_force_knn, np.ma.masked_array(X, mask=X > 1), 3)
     raises(ValueError, "base must be a finite number", pcct.cover_tree, X, base="2")
     raises(ValueError, "kernel name must be a string", pcct.kernels.kernel_from_name, None)
+
+
+@pytest.mark.parametrize("algorithm", ["tree", "scan", "kdtree", "brute"])
+def test_bad_query_coordinates_and_inserted_points(algorithm):
+    x = X[:, :2]
+    index = pcct.cover_tree(x, algorithm=algorithm)
+    for bad, message in ((np.nan, r"non-finite value \(nan\) at row 1, column 0"),
+                         (1e151, r"too large for float64 distances \(1e\+151\) at row 1, column 0")):
+        q = np.zeros((2, 2))
+        q[1, 0] = bad
+        raises(ValueError, "queries .*" + message, index.knn, 3, q)
+        if algorithm != "brute":
+            raises(ValueError, "points .*" + message, index.insert, q)
+            assert index.n_points == 50
+    if algorithm == "brute":
+        raises(ValueError, r"insert needs a tree index \(this one uses algorithm='brute'\)", index.insert, x[:2])
+    raises(ValueError, r"got shape \(2, 2, 2\)", index.knn, 3, np.zeros((2, 2, 2)))
+
+
+def test_bad_residual_inputs_and_argument_combinations():
+    x = X[:, :2]
+    model = pcct.ResidualModel(x, RBF, inducing_count=10)
+    for algorithm in ("tree", "scan", "brute"):
+        raises(ValueError, r"queries contains a non-finite value \(nan\)", pcct.cover_tree(model, algorithm=algorithm).knn,
+               3, np.array([[np.nan, 0.0]]))
+    raises(ValueError, r"points contains a non-finite value \(nan\)", pcct.cover_tree(model, algorithm="tree").insert,
+           np.array([[np.nan, 0.0]]))
+    raises(ValueError, r"coords has a value too large for float64 distances", pcct.brute_force_knn,
+           np.array([[1e151, 0.0], [0.0, 0.0]]), 1)
+    raises(ValueError, "coordinates divided by the lengthscale are too large", pcct.ResidualModel, x,
+           pcct.kernels.RBF(1e-160), inducing_count=5)
+    raises(ValueError, "give either inducing_count or inducing, not both", pcct.ResidualModel, x, RBF,
+           inducing_count=5, inducing=[1, 2])
+    raises(ValueError, r"give either user factors \(v_matrix, p_diag\) or inducing points, not both", pcct.cover_tree,
+           x, RBF, inducing_count=5, v_matrix=model.v_matrix, p_diag=model.p_diag)
+    raises(ValueError, "kernel must be a pcct.kernels kernel .*got 'rbf'", pcct.ResidualModel, x, "rbf", inducing_count=5)
+    raises(ValueError, "kernel must be a pcct.kernels kernel", pcct.ResidualModel.from_factors, x, "rbf",
+           v_matrix=model.v_matrix, p_diag=model.p_diag)
+
+
+def test_insert_refuses_factors_that_are_not_a_metric_and_changes_nothing():
+    x = X[:, :2]
+    model = pcct.ResidualModel(x, RBF, inducing_count=10)
+    v, p = model.v_matrix, model.p_diag
+    index = pcct.cover_tree(x[:40], RBF, v_matrix=v[:40], p_diag=p[:40], algorithm="tree")
+    before = index.knn(5)
+    too_long = v[40:].copy()
+    too_long[0] *= 10  # |V_i|^2 > K_ii
+    raises(ValueError, r"point 40: \|V_i\|\^2 = .* exceeds K\(x_i, x_i\)", index.insert, x[40:], v_matrix=too_long,
+           p_diag=p[40:])
+    tiny_p = p[40:].copy()
+    tiny_p[1] = 1e-300
+    raises(ValueError, r"p_diag must be finite and within \[1e-150, 1e150\], got 1e-300 at index 1", index.insert,
+           x[40:], v_matrix=v[40:], p_diag=tiny_p)
+    assert index.n_points == 40
+    index.validate()
+    after = index.knn(5)
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
