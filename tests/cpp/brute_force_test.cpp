@@ -2,7 +2,10 @@
 // so the comparison is exact), across metrics, modes, sizes and thread counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "pcct/knn/brute_force.hpp"
 #include "test_util.hpp"
@@ -187,7 +190,7 @@ TEST(BruteForce, FewQueriesSplitPointsAndCountExactly) {
   EuclideanMetric metric(EuclideanSpace::from_coords(MatrixView::row_major(x.data(), n, 3)));
   BruteForceIndex<EuclideanMetric> index(metric);
   std::vector<index_t> q = {4999, 7, 2500};
-  KnnResult first;
+  KnnResult first, first_pred;
   for (int threads : {1, 2, 4}) {
     for (bool pred : {false, true}) {
       const auto r = index.knn(QuerySet::by_ids(IdView{q.data(), 3, 1}), KnnParams{9, pred, threads});
@@ -199,8 +202,21 @@ TEST(BruteForce, FewQueriesSplitPointsAndCountExactly) {
           EXPECT_GE(r.stats.evaluations_per_query[i], q[i]) << threads;
         }
       }
-      if (threads == 1 && !pred) first = r;
-      if (!pred) expect_same(r, first, "threads " + std::to_string(threads));
+      if (threads == 1) (pred ? first_pred : first) = r;
+      expect_same(r, pred ? first_pred : first, "threads " + std::to_string(threads));
+      if (pred) {  // the answer of an independent scan over the admissible ids
+        for (int i = 0; i < 3; ++i) {
+          std::vector<std::pair<double, index_t>> all;
+          for (index_t j = 0; j < q[i]; ++j) {
+            double d2 = 0;
+            for (int t = 0; t < 3; ++t) d2 += (x[q[i] * 3 + t] - x[j * 3 + t]) * (x[q[i] * 3 + t] - x[j * 3 + t]);
+            all.emplace_back(d2, j);
+          }
+          std::sort(all.begin(), all.end());
+          for (int j = 0; j < 9; ++j)
+            EXPECT_EQ(r.ids[i * 9 + j], j < static_cast<int>(all.size()) ? all[j].second : -1) << i << " " << j;
+        }
+      }
     }
   }
 }
