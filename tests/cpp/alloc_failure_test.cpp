@@ -16,13 +16,22 @@ long g_fail_at = -1;  // the allocation to fail, counted from 0 while >= 0
 long g_seen = 0;
 }  // namespace
 
+// Every unaligned form is replaced, so that each delete matches its new (AddressSanitizer checks);
+// the nothrow forms (e.g. std::stable_sort's buffer, which it may do without) are not failed.
 void* operator new(std::size_t n) {
   if (g_fail_at >= 0 && g_seen++ == g_fail_at) throw std::bad_alloc();
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace pcct {
 namespace {
