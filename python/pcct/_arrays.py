@@ -21,6 +21,17 @@ def _as_array(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be array-like: {exc}") from exc
 
 
+def _check_exact_in_float64(a: np.ndarray, name: str) -> None:
+    """Integers beyond 2^53 would be rounded by the conversion to float64 (pcct computes in
+    float64): an error, not a silently different answer; converting is the caller's choice."""
+    if a.dtype.kind in "iu" and a.dtype.itemsize > 4 and a.size:
+        big = np.argwhere((a > 2**53) | (a < -(2**53)) if a.dtype.kind == "i" else (a > 2**53))
+        if len(big):
+            where = ", ".join(str(int(i)) for i in big[0])
+            raise ValueError(f"{name} has an integer ({a[tuple(big[0])]}) at index ({where}) that float64 cannot "
+                             "hold exactly (|x| > 2^53); convert to float yourself if rounding is acceptable")
+
+
 def as_matrix(x, name: str, allow_empty: bool = False) -> np.ndarray:
     """A 2-D float64 array (view when already float64); 0 rows only with allow_empty."""
     a = _as_array(x, name)
@@ -28,6 +39,7 @@ def as_matrix(x, name: str, allow_empty: bool = False) -> np.ndarray:
         raise ValueError(f"{name} must be a 2-D array (n_points, n_dims), got shape {a.shape}")
     if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
         raise ValueError(f"{name} must contain real numbers, got dtype {a.dtype}")
+    _check_exact_in_float64(a, name)
     if a.dtype != np.float64:
         a = a.astype(np.float64)
     if a.shape[0] == 0 and not allow_empty:
@@ -44,6 +56,7 @@ def as_vector(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a 1-D array, got shape {a.shape}")
     if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
         raise ValueError(f"{name} must contain real numbers, got dtype {a.dtype}")
+    _check_exact_in_float64(a, name)
     return a.astype(np.float64, copy=False)
 
 

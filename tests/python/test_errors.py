@@ -361,3 +361,15 @@ def test_insert_refuses_factors_that_are_not_a_metric_and_changes_nothing():
     index.validate()
     after = index.knn(5)
     assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+
+
+def test_integers_float64_cannot_hold_are_refused():
+    # 2^53 + 1 would become 2^53 in float64: a distance of 0 where the data say 1.
+    x = np.array([[2**53], [2**53 + 1], [2**53 + 3]], dtype=np.int64)
+    raises(ValueError, r"coords has an integer \(9007199254740993\) at index \(1, 0\) that float64 cannot hold",
+           pcct.brute_force_knn, x, 1)
+    raises(ValueError, "queries has an integer", pcct.cover_tree(X[:, :1]).knn, 1,
+           np.array([[-(2**53) - 1]], dtype=np.int64))
+    raises(ValueError, "coords has an integer", pcct.cover_tree, np.array([[2**63 + 5], [1]], dtype=np.uint64))
+    ok = np.array([[2**53], [2**53 - 1], [2**53 - 4]], dtype=np.int64)  # exactly representable
+    assert pcct.brute_force_knn(ok, 2)[0].tolist() == [[0, 1], [1, 0], [2, 1]]
