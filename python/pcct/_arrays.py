@@ -16,9 +16,14 @@ def _as_array(x, name: str) -> np.ndarray:
     if isinstance(x, np.ma.MaskedArray):  # np.asarray would drop the mask: masked values would count
         raise ValueError(f"{name} is a masked array: fill or drop the masked values first")
     try:
-        return np.asarray(x)
+        a = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many types
         raise ValueError(f"{name} must be array-like: {exc}") from exc
+    if any(stride % a.itemsize for stride in a.strides):
+        # e.g. a field of a packed record array (25-byte rows): the core takes strides in
+        # elements, so such a view is copied.
+        a = np.ascontiguousarray(a)
+    return a
 
 
 def _check_exact_in_float64(a: np.ndarray, name: str) -> None:

@@ -27,6 +27,8 @@ def _parse_queries(queries):
     on its last, possibly empty, batch."""
     if queries is None:
         return "all", None, None
+    if isinstance(queries, np.ma.MaskedArray):  # np.asarray below would drop the mask
+        raise ValueError("queries is a masked array: fill or drop the masked values first")
     try:
         a = np.asarray(queries)
     except ValueError as exc:  # e.g. ragged nested lists

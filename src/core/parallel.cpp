@@ -2,10 +2,32 @@
 #include "pcct/core/simd_level.hpp"
 
 #include <omp.h>
+#include <pthread.h>
+
+#include <atomic>
 
 #include "pcct/core/errors.hpp"
 
 namespace pcct {
+
+namespace {
+std::atomic<bool> g_threads_started{false};
+std::atomic<bool> g_forked_after_threads{false};
+
+void mark_child_after_fork() {
+  if (g_threads_started.load(std::memory_order_relaxed)) g_forked_after_threads.store(true, std::memory_order_relaxed);
+}
+
+// Registered when the library is loaded; runs in the child of every fork().
+[[maybe_unused]] const int g_atfork_registered = pthread_atfork(nullptr, nullptr, mark_child_after_fork);
+}  // namespace
+
+namespace detail {
+bool threads_usable() { return !g_forked_after_threads.load(std::memory_order_relaxed); }
+void note_threads_started() {
+  if (!g_threads_started.load(std::memory_order_relaxed)) g_threads_started.store(true, std::memory_order_relaxed);
+}
+}  // namespace detail
 
 int resolve_threads(int requested) {
   require_thread_count(requested);

@@ -18,16 +18,28 @@ namespace pcct {
 /// kMaxThreads; throws std::invalid_argument when `requested` is above kMaxThreads.
 int resolve_threads(int requested);
 
+namespace detail {
+/// False in a process forked after pcct had run OpenMP threads (e.g. a multiprocessing "fork"
+/// worker): GNU libgomp's thread pool does not survive fork(), and the child's first parallel
+/// region would wait forever for the parent's threads. Loops there run on the calling thread
+/// (the same answers: they never depend on the thread count).
+bool threads_usable();
+/// Called before each multi-threaded region (one relaxed atomic store).
+void note_threads_started();
+}  // namespace detail
+
 /// Runs body(item, thread_id) for item in [0, n) on `threads` threads (dynamic schedule).
 /// The first exception thrown by any item is rethrown on the calling thread.
 template <class Body>
 void parallel_for(std::int64_t n, int threads, Body&& body) {
   std::exception_ptr error;
   std::mutex error_mutex;
+  if (threads > 1 && n > 1 && !detail::threads_usable()) threads = 1;
   if (threads <= 1 || n <= 1) {
     for (std::int64_t i = 0; i < n; ++i) body(i, 0);
     return;
   }
+  detail::note_threads_started();
 #pragma omp parallel num_threads(threads)
   {
     const int tid = omp_get_thread_num();

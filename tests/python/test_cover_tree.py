@@ -436,3 +436,28 @@ def test_every_simd_level_gives_bit_identical_answers():
     r = subprocess.run([sys.executable, "-c", "import pcct; pcct.brute_force_knn([[0.0]], 1)"], capture_output=True,
                        text=True, env={**os.environ, "PCCT_SIMD": "sse9"})
     assert r.returncode != 0 and "PCCT_SIMD must be scalar, avx2 or avx512, got 'sse9'" in r.stderr
+
+
+_FORKED_CHILD = """
+import multiprocessing as mp, numpy as np, pcct
+x = np.random.default_rng(0).normal(size=(3000, 3))
+model = pcct.ResidualModel(x, pcct.kernels.RBF(0.8), inducing_count=30, seed=0, n_threads=2)
+index = pcct.cover_tree(model, algorithm="scan", n_threads=2)
+want = index.knn(5, np.arange(300), n_threads=2)  # the parent has run OpenMP threads
+def child(_):
+    got = index.knn(5, np.arange(300), n_threads=2)
+    again = pcct.cover_tree(model, algorithm="tree", n_threads=2).knn(5, np.arange(300), n_threads=2)
+    return [a.tobytes() for a in got + again]
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(1) as pool:
+        answers = pool.map_async(child, [0]).get(timeout=60)[0]
+    print(all(a == b.tobytes() for a, b in zip(answers, want + want)))
+"""
+
+
+def test_a_forked_child_runs_on_one_thread_instead_of_hanging():
+    # GNU libgomp cannot start threads in a child forked after it ran threads (multiprocessing's
+    # default on Linux): the child's first parallel region waited forever. pcct runs it on the
+    # calling thread there, with the same answers.
+    r = subprocess.run([sys.executable, "-c", _FORKED_CHILD], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr[-2000:]

@@ -301,6 +301,10 @@ def test_numpy_scalars_masked_arrays_and_odd_types():
     assert pcct.brute_force_knn(X, np.array(3), n_threads=np.array(2))[0].shape == (50, 3)
     assert pcct.ResidualModel(X, RBF, inducing_count=np.int32(5), seed=np.array(1)).rank == 5
     raises(ValueError, "masked array", pcct.brute_force_knn, np.ma.masked_array(X, mask=X > 1), 3)
+    index = pcct.cover_tree(X)
+    for masked in (np.ma.masked_array(X[:2], mask=X[:2] > 0), np.ma.masked_array([5, 7], mask=[False, True])):
+        raises(ValueError, "queries is a masked array", index.knn, 3, masked)
+        raises(ValueError, "queries is a masked array", pcct.brute_force_knn, X, 3, queries=masked)
     raises(ValueError, "base must be a finite number", pcct.cover_tree, X, base="2")
     raises(ValueError, "kernel name must be a string", pcct.kernels.kernel_from_name, None)
 
@@ -373,3 +377,20 @@ def test_integers_float64_cannot_hold_are_refused():
     raises(ValueError, "coords has an integer", pcct.cover_tree, np.array([[2**63 + 5], [1]], dtype=np.uint64))
     ok = np.array([[2**53], [2**53 - 1], [2**53 - 4]], dtype=np.int64)  # exactly representable
     assert pcct.brute_force_knn(ok, 2)[0].tolist() == [[0, 1], [1, 0], [2, 1]]
+
+
+def test_views_with_strides_not_a_multiple_of_the_item_size_are_accepted():
+    # A field of a packed record array: float64 values 25 bytes apart (copied, not refused).
+    rec = np.zeros(60, dtype=[("flag", "i1"), ("xyz", "f8", (3,)), ("id", "i8")])
+    pts = np.random.default_rng(1).normal(size=(60, 3))
+    rec["xyz"] = pts
+    rec["id"] = np.arange(60)[::-1]
+    x = rec["xyz"]
+    assert x.strides[0] % 8 != 0
+    want = pcct.brute_force_knn(np.ascontiguousarray(x), 4)
+    for got in (pcct.brute_force_knn(x, 4), pcct.cover_tree(x).knn(4), pcct.cover_tree(x, algorithm="tree").knn(4)):
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    ids = rec["id"][:5]  # int64 ids 33 bytes apart
+    assert np.array_equal(pcct.cover_tree(x).knn(4, ids)[0], want[0][ids])
+    model = pcct.ResidualModel(x, RBF, inducing=rec["id"][:10])
+    assert np.array_equal(model.v_matrix, pcct.ResidualModel(pts, RBF, inducing=np.arange(59, 49, -1)).v_matrix)
