@@ -12,6 +12,7 @@
 #include "metric/check.hpp"
 #include "model/lapack.hpp"
 #include "simd/dispatch.hpp"
+#include "tree/spatial_order.hpp"  // Morton keys: which points are close in coordinates
 
 namespace pcct {
 namespace {
@@ -181,6 +182,48 @@ std::string ResidualModel::metric_problem(const ResidualSpace& s, index_t begin,
     if (s.p(i) < q - tol)
       return detail::concat("point ", s.id(i), ": p_i = ", full(s.p(i)), " is below K(x_i, x_i) - |V_i|^2 = ", full(q),
                             ", so |rho| can exceed 1 and d is not a metric");
+  }
+  // User factors only: a model's own rows satisfy it by construction.
+  return s.factorisation() == 0 ? pair_problem(s, begin, end) : std::string{};
+}
+
+std::string ResidualModel::pair_problem(const ResidualSpace& s, index_t begin, index_t end) {
+  // K - V V^T positive semi-definite implies |K_ij - V_i.V_j| <= sqrt(R_ii R_jj) <= sqrt(p_i p_j)
+  // (given the diagonal conditions), i.e. |rho_ij| <= 1. Pairs close in coordinates (large K,
+  // where a wrong factor shows: e.g. V and p made for another lengthscale) are tested: each row
+  // with its two neighbours on either side in Morton order, O(N log N) for user factors only.
+  const index_t n = s.size();
+  std::vector<std::uint64_t> key = tree::morton_keys(s);
+  std::vector<index_t> order(static_cast<size_t>(n));
+  for (index_t r = 0; r < n; ++r) order[r] = r;
+  std::sort(order.begin(), order.end(), [&](index_t a, index_t b) { return key[a] < key[b] || (key[a] == key[b] && a < b); });
+  const Kernel& kernel = s.kernel();
+  const auto& tab = simd::table();
+  for (index_t at = 0; at < n; ++at) {
+    const index_t i = order[at];
+    if (i < begin || i >= end) continue;
+    for (index_t step : {-2, -1, 1, 2}) {
+      if (at + step < 0 || at + step >= n) continue;
+      const index_t j = order[at + step];
+      double r2 = 0;
+      for (int t = 0; t < s.dim(); ++t) {
+        const double diff = s.scaled_coord(i, t) - s.scaled_coord(j, t);
+        r2 += diff * diff;
+      }
+      const double* vi = s.v_row(i);
+      const double* vj = s.v_row(j);
+      double dot = 0;
+      tab.dot_tile(&vi, 1, &vj, 1, s.rank_padded(), &dot, 1);
+      const double num = kernel.value_from_r2(r2) - dot;
+      // |V_i|^2 <= K_ii (+ rounding) was checked above, so |V_i||V_j| + K_ii <= 2 K_ii (+).
+      const double tol = 4.0 * (s.rank() + 16) * 0x1p-53 * 2.5 * kernel.variance;
+      const double limit = std::sqrt(s.p(i) * s.p(j));
+      if (std::fabs(num) > limit + tol)
+        return detail::concat("points ", s.id(i), " and ", s.id(j), ": |K(x_i, x_j) - V_i.V_j| = ", full(std::fabs(num)),
+                              " exceeds sqrt(p_i p_j) = ", full(limit),
+                              ", so K - V V^T is not positive semi-definite (are V and p made for this kernel?) "
+                              "and d is not a metric");
+    }
   }
   return {};
 }

@@ -163,6 +163,35 @@ def test_factors_that_are_not_a_metric():
     raises(ValueError, "is below K", pcct.cover_tree, X, RBF, v_matrix=v, p_diag=p, algorithm="tree")
 
 
+
+def test_factors_with_a_pair_beyond_correlation_one_are_not_a_metric():
+    # Every diagonal condition holds, but |K_ij - V_i.V_j| > sqrt(p_i p_j) for a close pair:
+    # d(0, 3) = 0 while d(2, 0) != d(2, 3), and the tree answered query 2 with id 1 (a review).
+    x = np.array([[2.539], [3.489], [2.885], [2.440]])
+    v = np.array([[-0.14, 0.02], [0.02, -0.33], [0.00, 0.06], [0.04, -0.01]])
+    p = 1.0 - (v * v).sum(1)
+    model = pcct.ResidualModel.from_factors(x, RBF, v_matrix=v, p_diag=p)
+    message = r"points 3 and 0: \|K\(x_i, x_j\) - V_i.V_j\| = .* exceeds sqrt\(p_i p_j\)"
+    for algorithm in ("tree", "scan"):
+        raises(ValueError, message, pcct.cover_tree, model, algorithm=algorithm)
+    with pytest.warns(UserWarning, match="using the brute force"):
+        assert pcct.cover_tree(model).algorithm == "brute"
+    # The realistic slip: V and p made for another lengthscale (same variance, so every
+    # diagonal condition holds); the tree then disagreed with the brute force on every query.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 2))
+    made_for = pcct.ResidualModel(x, pcct.kernels.RBF(1.0), inducing_count=200, seed=0)
+    raises(ValueError, "are V and p made for this kernel", pcct.cover_tree, x, pcct.kernels.RBF(0.7),
+           v_matrix=made_for.v_matrix, p_diag=made_for.p_diag, algorithm="scan")
+    # Inserting such rows is refused too, and changes nothing.
+    index = pcct.cover_tree(x[:2000], pcct.kernels.RBF(1.0), v_matrix=made_for.v_matrix[:2000],
+                            p_diag=made_for.p_diag[:2000], algorithm="tree")
+    other = pcct.ResidualModel(x, pcct.kernels.RBF(1.0), inducing_count=200, seed=1)  # another factorisation
+    raises(ValueError, "exceeds sqrt", index.insert, x[2000:], v_matrix=other.v_matrix[2000:],
+           p_diag=other.p_diag[2000:])
+    assert index.n_points == 2000
+
+
 def test_bad_dtypes_and_arguments():
     raises(ValueError, "real numbers", pcct.brute_force_knn, np.array([["a", "b"]]), 1)
     raises(ValueError, "real numbers", pcct.brute_force_knn, np.ones((3, 2), dtype=bool), 1)

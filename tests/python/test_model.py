@@ -115,3 +115,24 @@ def test_the_floor_on_p_is_reached_and_applied(variance):
     for pred in (False, True):
         ids, dist = pcct.cover_tree(model, algorithm="scan").knn(8, predecessor_mode=pred)
         assert_knn_matches(ids, dist, d2, residual_d2_tolerance(v, p, variance, rows, rows), rows, 8, pred)
+
+
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(["gaussian", "clusters", "duplicates", "line", "grid"]),
+       name=st.sampled_from(KERNELS), lengthscale=st.sampled_from([0.05, 0.5, 3.0]),
+       variance=st.sampled_from([1e-6, 1.0, 1e6]), m=st.integers(1, 80))
+def test_valid_user_factors_pass_the_metric_check(seed, shape, name, lengthscale, variance, m):
+    # The pair check (|rho_ij| <= 1 for rows close in Morton order) must never refuse factors
+    # that are a residual model: pcct's own, or SciPy's (rounded differently), p floored or not.
+    from workloads import make_points
+    rng = np.random.default_rng(seed)
+    x = make_points(rng, shape, 400, int(rng.integers(1, 4)))
+    kernel = pcct.kernels.kernel_from_name(name, lengthscale, variance)
+    ind = np.sort(rng.choice(400, m, replace=False))
+    own = pcct.ResidualModel(x, kernel, inducing=ind)
+    try:
+        v_ref, p_ref = residual_factors(x, name, lengthscale, variance, ind)
+    except np.linalg.LinAlgError:  # SciPy's Cholesky gave up on an ill-conditioned K(U, U)
+        v_ref, p_ref = own.v_matrix, own.p_diag
+    for v, p in ((own.v_matrix, own.p_diag), (v_ref, p_ref), (own.v_matrix, own.p_diag * 1.5)):
+        model = pcct.ResidualModel.from_factors(x, kernel, v_matrix=v, p_diag=p)
+        assert model._core.metric_problem() == ""

@@ -37,9 +37,14 @@ class ResidualModel {
 
   /// Empty if rows [begin, end) of s satisfy the conditions that make d a metric, otherwise
   /// why not. A model built from inducing points always does; user factors need
-  /// K(x_i, x_i) - |V_i|^2 >= 0 and p_i >= K(x_i, x_i) - |V_i|^2 (up to rounding). (The
-  /// off-diagonal condition, K - V V^T positive semi-definite, cannot be checked cheaply.)
+  /// K(x_i, x_i) - |V_i|^2 >= 0 and p_i >= K(x_i, x_i) - |V_i|^2 (up to rounding), and
+  /// K - V V^T positive semi-definite. The last cannot be checked cheaply in full: for user
+  /// factors, |rho_ij| <= 1 is checked for each row's nearest rows in Morton order (this
+  /// catches factors made for another kernel), so passing proves nothing, failing is certain.
   static std::string metric_problem(const ResidualSpace& s, index_t begin, index_t end);
+  /// The sampled off-diagonal part of metric_problem (any factorisation; rows [begin, end)
+  /// must already pass the diagonal conditions, which bound its rounding term).
+  static std::string pair_problem(const ResidualSpace& s, index_t begin, index_t end);
 
   /// V and p of new points (ids -1). Requires can_embed().
   ResidualSpace embed(MatrixView coords, int n_threads = 0, const char* what = "queries") const;
