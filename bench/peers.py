@@ -17,7 +17,6 @@ A peer that cannot be imported is reported as missing, with the reason, never sk
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import pcct
 from pcct.gold import gold_workload
 from pcct.recall import recall
 
-from common import faiss_flat, git_revision, machine, median_time, numpy_residual_knn
+from common import faiss_flat, git_revision, machine, median_time, numpy_residual_knn, optional
 
 SCALES = {
     "full": {"n": 32768, "queries": 1024, "k": 50, "pred_n": 32768, "gp_n": 20000, "gp_m": 200,
@@ -38,13 +37,6 @@ SCALES = {
     "small": {"n": 2048, "queries": 128, "k": 10, "pred_n": 2048, "gp_n": 1500, "gp_m": 30,
               "eu_n": 2048, "eu_dims": (3, 8)},
 }
-
-
-def optional(module: str):
-    try:
-        return importlib.import_module(module), None
-    except Exception as exc:  # report why, never skip silently
-        return None, f"{type(exc).__name__}: {exc}"
 
 
 class Table:
@@ -79,7 +71,7 @@ def residual(sc, repeats, results):
     tab = Table(f"Residual correlation, gold (N = {len(w.coords):,}, {nq:,} query ids, k = {k})",
                 ["engine", "build incl. V (s)", "query (s)", "queries/s", "distance evals/query", "recall",
                  "vs NumPy brute"])
-    # The three cover-tree engines share one index build (tree and clusters).
+    # One index build per engine (its time is the median of `repeats` builds).
     for name, algo in (("pcct auto", "auto"), ("pcct cover tree, level scan", "scan"),
                        ("pcct cover tree, tree walk", "tree")):
         t_tb, _, tree = median_time(lambda: pcct.cover_tree(model, algorithm=algo), repeats)
@@ -90,8 +82,11 @@ def residual(sc, repeats, results):
                 recall(it, dt, ib, db), f"{t_n / t_t:.1f}x")
     tab.add("pcct brute force", t_v, t_b, nq / t_b, float(len(w.coords)), 1.0, f"{t_n / t_b:.1f}x")
     tab.add("NumPy + OpenBLAS brute force", t_v, t_n, nq / t_n, float(len(w.coords)), recall(i_n, d_n, ib, db), "1.0x")
-    for engine, row in covertreex_rows(w, v, p, k, ib, db, t_v):
-        tab.add(f"covertreex ({engine})", *row[:-1], f"{t_n / row[1]:.1f}x" if isinstance(row[1], float) else row[-1])
+    for engine, row in covertreex_rows(w, v, p, k, ib, db, t_v, repeats):
+        comparable = isinstance(row[1], float) and engine != "python-numba"
+        label = ("covertreex (python-numba; takes ids as points, so its K is not gold's: another metric)"
+                 if engine == "python-numba" else f"covertreex ({engine})")
+        tab.add(label, *row[:-1], f"{t_n / row[1]:.1f}x" if comparable else (row[-1] or "-"))
     results["residual"] = tab.rows
     return tab
 
@@ -99,9 +94,11 @@ def residual(sc, repeats, results):
 CTX_PYTHON = Path(__file__).resolve().parents[1] / ".venv-ctx" / "bin" / "python"
 
 
-def covertreex_rows(w, v, p, k, ib, db, t_v):
+def covertreex_rows(w, v, p, k, ib, db, t_v, repeats):
     """covertreex runs under Python >= 3.12 (its only wheels) in .venv-ctx, on pcct's own V and p
-    so both search the same metric; one run each (its build takes ~a minute on gold)."""
+    so both search the same metric (except python-numba, see covertreex_runner.py); medians of
+    `repeats` builds and queries, as for every other row. A failure, a timeout or a crash
+    without output is a row saying so."""
     if not CTX_PYTHON.exists():
         return [("python-numba, rust-hilbert", ["missing", "-", "-", "-", "-",
                  "not installed: needs Python >= 3.12 (scripts/setup_covertreex.sh creates .venv-ctx)"])]
@@ -112,10 +109,15 @@ def covertreex_rows(w, v, p, k, ib, db, t_v):
         np.save(f"{d}/p.npy", p)
         np.save(f"{d}/queries.npy", w.queries)
         for engine in ("rust-hilbert", "python-numba"):
-            r = subprocess.run([str(CTX_PYTHON), str(Path(__file__).with_name("covertreex_runner.py")), d, engine,
-                                str(k)], capture_output=True, text=True, timeout=3600)
-            if r.returncode != 0:
-                rows.append((engine, ["failed", "-", "-", "-", "-", r.stderr.strip().splitlines()[-1][:160]]))
+            try:
+                r = subprocess.run([str(CTX_PYTHON), str(Path(__file__).with_name("covertreex_runner.py")), d,
+                                    engine, str(k), str(repeats)], capture_output=True, text=True, timeout=3600)
+            except subprocess.TimeoutExpired:
+                rows.append((engine, ["failed", "-", "-", "-", "-", "timed out after 3,600 s"]))
+                continue
+            if r.returncode != 0 or not r.stdout.strip():
+                last = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}, no output"])[-1]
+                rows.append((engine, ["failed", "-", "-", "-", "-", last[:160]]))
                 continue
             t = json.loads(r.stdout.strip().splitlines()[-1])
             ic = np.load(f"{d}/ids_{engine}.npy")[:, :k]
@@ -129,7 +131,7 @@ def predecessor(sc, repeats, results):
     w = gold_workload(n=sc["pred_n"], n_queries=None, k=sc["k"])
     model = pcct.ResidualModel(w.coords, w.kernel, inducing=w.inducing)
     tab = Table(f"Residual correlation, predecessor mode, all {len(w.coords):,} points as queries (k = {w.k})",
-                ["engine", "query (s)", "queries/s", "distance evals/query", "recall"])
+                ["engine", "query (s)", "queries/s", "distance evals/query", "recall", "identical to brute force"])
     brute = pcct.cover_tree(model, algorithm="brute")
     t_b, _, (ib, db) = median_time(lambda: brute.knn(w.k, predecessor_mode=True), repeats)
     for name, algo in (("pcct auto", "auto"), ("pcct cover tree, level scan", "scan"),
@@ -139,8 +141,10 @@ def predecessor(sc, repeats, results):
         if algo == "auto":  # auto splits the call: early ids to the brute force, the rest to a tree engine
             name += (f" ({index.last_stats['brute_force_queries']:,} queries by the brute force, "
                      f"{index.last_stats['scan_queries']:,} by the scan)")
-        tab.add(name, t, len(w.coords) / t, index.last_stats["distance_evaluations_per_query"], recall(i, d, ib, db))
-    tab.add("pcct brute force", t_b, len(w.coords) / t_b, brute.last_stats["distance_evaluations_per_query"], 1.0)
+        tab.add(name, t, len(w.coords) / t, index.last_stats["distance_evaluations_per_query"], recall(i, d, ib, db),
+                "yes" if np.array_equal(i, ib) and np.array_equal(d, db) else "NO")
+    tab.add("pcct brute force", t_b, len(w.coords) / t_b, brute.last_stats["distance_evaluations_per_query"], 1.0,
+            "-")
     results["predecessor"] = tab.rows
     return tab
 
@@ -209,7 +213,8 @@ def euclidean(sc, repeats, results):
             for cls in (skl.KDTree, skl.BallTree):
                 tb, _, tree = median_time(lambda: cls(x), repeats)
                 t, _, (d, i) = median_time(lambda: tree.query(q, k=k), repeats)
-                tab.add(f"scikit-learn {cls.__name__}", tb, t, nq / t, recall(i, d, ib, db))
+                tab.add(f"scikit-learn {cls.__name__} (query on 1 thread: it has no threads option)", tb, t, nq / t,
+                        recall(i, d, ib, db))
         faiss, why = optional("faiss")
         if faiss is None:
             tab.add("faiss IndexFlatL2", "missing", "-", "-", why)

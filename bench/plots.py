@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pcct  # noqa: E402
 from pcct.gold import gold_workload  # noqa: E402
 
-from common import faiss_flat, machine, median_time, numpy_residual_knn  # noqa: E402
+from common import faiss_flat, machine, median_time, numpy_residual_knn, optional  # noqa: E402
 
 
 def residual_series(sizes, repeats):
@@ -52,23 +52,33 @@ def residual_series(sizes, repeats):
     return rows
 
 
-def euclidean_series(sizes, repeats):
-    from scipy.spatial import cKDTree
-    from sklearn.neighbors import KDTree
-    import faiss
+def euclidean_series(sizes, repeats, missing):
+    """pcct and the peers that import (the others go to `missing`, with the reason)."""
+    ckd, why = optional("scipy.spatial")
+    if why:
+        missing["scipy cKDTree"] = why
+    skl, why = optional("sklearn.neighbors")
+    if why:
+        missing["scikit-learn KDTree"] = why
+    faiss, why = optional("faiss")
+    if why:
+        missing["faiss IndexFlatL2"] = why
     rows = []
     for n in sizes:
         x = np.random.default_rng(3).normal(size=(n, 3))
         qi = np.random.default_rng(4).integers(0, n, 1024)
         q = x[qi]
         row = {"n": n}
-        for name, build, query in (
-            ("pcct", lambda: pcct.cover_tree(x), lambda t: t.knn(8, qi)),
-            ("pcct_brute", lambda: pcct.cover_tree(x, algorithm="brute"), lambda t: t.knn(8, qi)),
-            ("ckdtree", lambda: cKDTree(x), lambda t: t.query(q, k=8, workers=-1)),
-            ("sklearn_kdtree", lambda: KDTree(x), lambda t: t.query(q, k=8)),
-            ("faiss_flat", lambda: faiss_flat(faiss, x), lambda t: t.search(np.ascontiguousarray(q, np.float32), 8)),
-        ):
+        engines = [("pcct", lambda: pcct.cover_tree(x), lambda t: t.knn(8, qi)),
+                   ("pcct_brute", lambda: pcct.cover_tree(x, algorithm="brute"), lambda t: t.knn(8, qi))]
+        if ckd:
+            engines.append(("ckdtree", lambda: ckd.cKDTree(x), lambda t: t.query(q, k=8, workers=-1)))
+        if skl:
+            engines.append(("sklearn_kdtree", lambda: skl.KDTree(x), lambda t: t.query(q, k=8)))
+        if faiss:
+            engines.append(("faiss_flat", lambda: faiss_flat(faiss, x),
+                            lambda t: t.search(np.ascontiguousarray(q, np.float32), 8)))
+        for name, build, query in engines:
             tb, _, index = median_time(build, repeats)
             tq, _, _ = median_time(lambda: query(index), repeats)
             row[f"{name}_build"] = tb
@@ -82,7 +92,8 @@ def plot(rows, series, ylabel, title, path):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ns = [r["n"] for r in rows]
     for key, label in series:
-        ax.plot(ns, [r[key] for r in rows], marker="o", label=label)
+        if key in rows[0]:  # a missing peer has no series (main() prints why)
+            ax.plot(ns, [r[key] for r in rows], marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("N (points)")
@@ -108,9 +119,12 @@ def main() -> None:
     res = residual_series(sizes, args.repeats)
     for r in res:
         r["build_total"] = r["build_v"] + r["build_tree"]
-    eu = euclidean_series(sizes, args.repeats)
+    missing: dict = {}
+    eu = euclidean_series(sizes, args.repeats, missing)
+    for peer, why in missing.items():
+        print(f"missing peer (not plotted): {peer}: {why}", flush=True)
     with open(os.path.join(args.out, "series.json"), "w") as fh:
-        json.dump({"machine": host, "residual": res, "euclidean_d3": eu}, fh, indent=1)
+        json.dump({"machine": host, "residual": res, "euclidean_d3": eu, "missing_peers": missing}, fh, indent=1)
     plot(res, [("auto_qps", "pcct auto"), ("tree_qps", "pcct cover tree, tree walk"),
                ("scan_qps", "pcct cover tree, level scan"), ("brute_qps", "pcct brute force"),
                ("numpy_qps", "NumPy + BLAS brute force")], "queries / s (1,024 queries, k = 50)",

@@ -22,8 +22,8 @@ def test_peers_small_scale_runs_and_every_exact_engine_has_recall_one(tmp_path):
     assert any(name.startswith("covertreex") for name in names)  # measured, or reported missing with why
     for row in data["residual"][:5]:  # engine, build, query, q/s, evals, recall, ratio
         assert row[5] == 1.0, row
-    for row in data["predecessor"]:  # engine, query, q/s, evals, recall
-        assert row[4] == 1.0, row
+    for row in data["predecessor"]:  # engine, query, q/s, evals, recall, identical to the brute force
+        assert row[4] == 1.0 and row[5] in ("yes", "-"), row
     for key in ("euclidean_d3", "euclidean_d8"):
         for row in data[key]:
             if row[0].startswith("pcct") or "cKDTree" in row[0]:
@@ -31,3 +31,14 @@ def test_peers_small_scale_runs_and_every_exact_engine_has_recall_one(tmp_path):
     gp = {row[0]: row for row in data["gpboost"]}
     assert isinstance(gp["pcct"][1], float)
     assert any(name.startswith("GPBoost") for name in gp)  # timed, or reported as missing/failed with why
+
+
+def test_plots_smallest_size_writes_every_plot(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH / "plots.py"), "--max-n", "4096", "--repeats", "1", "--out",
+                        str(tmp_path)], capture_output=True, text=True, cwd=BENCH, timeout=600)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["euclidean_d3_build.png", "euclidean_d3_qps.png", "residual_build.png", "residual_qps.png",
+                     "series.json"]
+    data = json.loads((tmp_path / "series.json").read_text())
+    assert [row["n"] for row in data["residual"]] == [4096] and data["missing_peers"] == {}
