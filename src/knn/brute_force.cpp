@@ -44,8 +44,15 @@ KnnResult brute_force_search(const Space& data, const Space& queries, std::span<
   require_thread_count(params.n_threads);
   PCCT_REQUIRE(qids.size() == qrows.size(), "qids has ", qids.size(), " entries but qrows has ", qrows.size());
   PCCT_REQUIRE(queries.dim() == data.dim(), "queries have dimension ", queries.dim(), " but the data ", data.dim());
-  if constexpr (requires { data.rank(); })
+  if constexpr (requires { data.rank(); }) {
     PCCT_REQUIRE(queries.rank() == data.rank(), "queries have rank ", queries.rank(), " but the data ", data.rank());
+    // Rows of another kernel or factorisation would give distances of no metric, silently.
+    const Kernel &qk = queries.kernel(), &dk = data.kernel();
+    PCCT_REQUIRE(qk.type == dk.type && qk.variance == dk.variance && qk.lengthscale == dk.lengthscale &&
+                     queries.factorisation() == data.factorisation(),
+                 "queries come from another kernel or factorisation than the data (embed them with the "
+                 "data's model)");
+  }
   for (index_t i = 0; i < nq; ++i)
     PCCT_REQUIRE_RANGE(qrows[i] >= 0 && qrows[i] < queries.size(), "query row ", qrows[i], " at position ", i,
                        " is out of range [0, ", queries.size(), ")");

@@ -14,6 +14,10 @@ namespace pcct {
 /// used by predecessor mode (only ids < qids[i] are admissible). When data rows are not in id
 /// order, `row_of_id` (id -> row) lets predecessor mode scan ids in order and stop at the query
 /// id, as for data in id order; without it every row is scanned and filtered.
+/// Throws unless: data has at least one point; 1 <= k < 2^31; qids and qrows have the same
+/// length; every qrows entry is a row of `queries`; queries have the data's dimension (and,
+/// residual, its rank, kernel and factorisation: rows embedded by the data's model);
+/// row_of_id is empty or maps every id to the row holding it.
 template <class Space>
 KnnResult brute_force_search(const Space& data, const Space& queries, std::span<const index_t> qrows,
                              std::span<const index_t> qids, const KnnParams& params,

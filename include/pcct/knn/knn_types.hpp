@@ -39,7 +39,9 @@ struct KnnStats {
   std::int64_t probe_evaluations = 0;
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
   /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest
-  /// first). Seed evaluations have no level: the levels sum to the total minus them.
+  /// first). Seed evaluations, queries "auto" sends to the brute force, and its probe of the
+  /// walk have no level: when one tree engine answers the whole call, the levels sum to the
+  /// total minus the seed evaluations; under "auto", also minus those two parts.
   std::vector<std::pair<int, std::int64_t>> evaluations_by_level;
 };
 

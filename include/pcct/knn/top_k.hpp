@@ -20,6 +20,7 @@ struct Neighbour {
 class TopK {
  public:
   TopK() = default;
+  /// storage holds k >= 1 entries (not checked: built once per query in the hot paths).
   TopK(Neighbour* storage, int k) : heap_(storage), k_(k) {}
 
   int size() const { return size_; }

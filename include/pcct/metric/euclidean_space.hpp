@@ -34,7 +34,8 @@ class EuclideanSpace {
     o.ids_.clear();
     return *this;
   }
-  /// Copies coords (n x dim, any strides). Throws if empty or not finite (`what` names the argument).
+  /// Copies coords (n x dim, any strides). Throws if empty, not finite or above 1e150 in
+  /// absolute value (squared distances must stay finite; `what` names the argument).
   static EuclideanSpace from_coords(MatrixView coords, const char* what = "coords");
 
   index_t size() const { return n_; }
@@ -60,7 +61,8 @@ class EuclideanSpace {
   double distance(const EuclideanSpace& qs, index_t a, index_t b) const;
 
   /// out[i * ld + j] = d(query row q[i] of qs, point row p[j] of this space).
-  /// aux is unused for this metric (kept for a uniform interface).
+  /// aux is unused for this metric (kept for a uniform interface). qs must have this space's
+  /// dimension and the rows must exist (not checked: the hot path; the engines check them).
   void evaluate(const EuclideanSpace& qs, Rows q, Rows p, double* out, double* aux, index_t ld,
                 Scratch& scratch) const;
 

@@ -102,7 +102,9 @@ class ResidualSpace {
   double distance(const ResidualSpace& qs, index_t a, index_t b) const;
 
   /// out[i * ld + j] = d(query row q[i] of qs, point row p[j] of this space);
-  /// aux (if not null) receives |rho| clamped to [0, 1] with the same layout.
+  /// aux (if not null) receives |rho| clamped to [0, 1] with the same layout. qs must come
+  /// from the same model (dimension, rank, kernel, factorisation) and the rows must exist:
+  /// not checked here (the hot path), but by every engine and brute_force_search.
   void evaluate(const ResidualSpace& qs, Rows q, Rows p, double* out, double* aux, index_t ld,
                 Scratch& scratch) const;
 

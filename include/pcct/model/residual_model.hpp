@@ -18,11 +18,14 @@ class ResidualModel {
   static constexpr double kJitter = 1e-6;          ///< relative to the kernel variance
   static constexpr double kVarianceFloor = 1e-9;   ///< floor of p_i
 
-  /// Builds V and p from the inducing points coords[inducing[j]].
-  /// Throws std::invalid_argument / std::out_of_range naming the bad argument.
+  /// Builds V and p from the inducing points coords[inducing[j]]: 1 to n distinct ids.
+  /// Throws std::invalid_argument / std::out_of_range naming the bad argument (also for
+  /// coordinates that are not finite or above 1e150 after dividing by the lengthscale).
   static ResidualModel from_inducing(MatrixView coords, const Kernel& kernel, IdView inducing,
                                      int n_threads = 0);
-  /// Uses the caller's factors: V (n x m) and p (n); K still comes from the kernel.
+  /// Uses the caller's factors: V (n x m) and p (n); K still comes from the kernel. Throws
+  /// unless V is finite and within 1e150, p within [1e-150, 1e150], and the coordinates as for
+  /// from_inducing. Whether they make a metric is metric_problem's question.
   static ResidualModel from_factors(MatrixView coords, const Kernel& kernel, MatrixView v, VectorView p);
 
   index_t size() const { return space_.size(); }
@@ -46,7 +49,7 @@ class ResidualModel {
   /// must already pass the diagonal conditions, which bound its rounding term).
   static std::string pair_problem(const ResidualSpace& s, index_t begin, index_t end);
 
-  /// V and p of new points (ids -1). Requires can_embed().
+  /// V and p of new points (ids -1), at least one row. Requires can_embed().
   ResidualSpace embed(MatrixView coords, int n_threads = 0, const char* what = "queries") const;
 
  private:

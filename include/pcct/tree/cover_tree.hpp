@@ -5,7 +5,9 @@
 ///   nesting      levels strictly decrease from a parent to its children;
 ///   covering     d(child, parent) <= base^(level(child) + 1);
 ///   separation   d(p, q) > base^min(level(p), level(q)) for distinct nodes farther apart than
-///                the duplicate radius base^floor (floor = top - ceil(15 / log10(base)));
+///                the duplicate radius base^floor (floor = top - ceil(15 / log10(base)),
+///                with the top level of the first build: an insert that raises the root's
+///                level keeps the floor);
 ///   bounds       every node stores its true subtree radius (and, for the residual metric, the
 ///                angular radius and rounding-error weight of its subtree) and the smallest id
 ///                in its subtree; queries prune with these, never with level radii;
@@ -80,6 +82,9 @@ struct CoverTreeValidation {
 template <class Metric>
 class CoverTreeIndex final : public Index {
  public:
+  /// Throws std::invalid_argument for an empty space, 2^31 - 1 points or more, a base below
+  /// 1.01 or not finite, a thread count outside 0..kMaxThreads, and residual factors that fail
+  /// ResidualModel::metric_problem (the tree needs a metric).
   CoverTreeIndex(Metric metric, const CoverTreeParams& params = {});
   ~CoverTreeIndex() override;
 
@@ -91,7 +96,9 @@ class CoverTreeIndex final : public Index {
 
   /// Appends points (their ids continue from size()); every invariant is kept. Residual rows
   /// must come from the index's own model (ResidualModel::embed), or from from_factors for an
-  /// index of user factors. Built aside and committed at the end: a failure changes nothing.
+  /// index of user factors, and pass ResidualModel::metric_problem; the total stays below
+  /// 2^31 - 1 points; n_threads in 0..kMaxThreads. Built aside and committed at the end: a
+  /// failure (these checks, or bad_alloc) changes nothing.
   void insert(const typename Metric::Space& points, int n_threads = 0);
   CoverTreeValidation validate(int n_threads = 0) const;
   /// Counters of the construction and every insert so far (rewritten by insert()).

@@ -4,7 +4,8 @@
 /// BENCHMARKS.md). Same distance kernels as the brute force, so answers are bit-identical to it.
 ///
 /// Build: recursive split of the widest box side at the median (ties kept together by index),
-/// leaves of at most kLeaf points stored contiguously, coordinates structure-of-arrays in tree
+/// leaves of at most kLeaf points (or of any number of identical points, which no cut can
+/// separate) stored contiguously, coordinates structure-of-arrays in tree
 /// order. Queries: depth-first, nearer child first, pruning a box only when a lower bound on
 /// the exact distance to it (with rounding margins) exceeds the current k-th distance, or (in
 /// predecessor mode) when the smallest id in it is not below the query id.
@@ -34,7 +35,8 @@ class KdTreeIndex final : public Index {
   KnnResult knn(const QuerySet& queries, const KnnParams& params) const override;
   /// Appends points (ids continue from size()) by rebuilding (a build takes milliseconds).
   void insert(const EuclideanSpace& points);
-  /// Checks every box, cut value, leaf size and smallest id exactly; returns the problems found.
+  /// Checks that every point lies in its leaf's box and on its side of every cut above it,
+  /// and every node's smallest id; returns the problems found.
   std::vector<std::string> validate() const;
 
   struct Impl;  ///< opaque implementation (src/tree/kd_tree.cpp)
