@@ -117,6 +117,23 @@ TEST(ApiMisuse, RowListsOutOfRangeAndEmptyDataAreRefused) {
                  "the data have no points");
 }
 
+TEST(ApiMisuse, BruteForceRefusesQueriesOfAnotherModel) {
+  // Query rows from another factorisation (other inducing points) or another kernel have the
+  // same dimension and rank, and would give distances of no metric.
+  const auto x = normal_matrix(60, 2, 9);
+  const auto a = test::residual_model(x, 60, 2, Kernel{}, test::first_ids(60, 8, 7));
+  const auto b = test::residual_model(x, 60, 2, Kernel{}, test::first_ids(60, 8, 5));
+  Kernel wide;
+  wide.lengthscale = {2.0};
+  const auto c = test::residual_model(x, 60, 2, wide, test::first_ids(60, 8, 7));
+  const std::vector<index_t> rows{0, 1}, qids{0, 1};
+  for (const auto* other : {&b->space(), &c->space()})
+    expect_invalid([&] { (void)brute_force_search(a->space(), *other, rows, qids, KnnParams{3, false, 1}); },
+                   "queries come from another kernel or factorisation than the data");
+  const auto same = brute_force_search(a->space(), a->space(), rows, qids, KnnParams{3, false, 1});
+  EXPECT_EQ(same.ids[0], 0);
+}
+
 TEST(ApiMisuse, NullModelIsRefused) {
   expect_invalid([] { ResidualMetric metric(nullptr); }, "null pointer");
 }
