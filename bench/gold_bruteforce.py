@@ -20,7 +20,8 @@ from common import git_revision, machine, median_time, numpy_residual_knn
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="pcct's threads (NumPy's OpenBLAS keeps its own: set OPENBLAS_NUM_THREADS to match)")
     args = ap.parse_args()
     w = gold_workload()
     t0 = time.perf_counter()
