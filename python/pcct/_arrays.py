@@ -19,7 +19,7 @@ def _as_array(x, name: str) -> np.ndarray:
         a = np.asarray(x)
     except Exception as exc:  # pragma: no cover - numpy raises many types
         raise ValueError(f"{name} must be array-like: {exc}") from exc
-    if any(stride % a.itemsize for stride in a.strides):
+    if a.itemsize and any(stride % a.itemsize for stride in a.strides):
         # e.g. a field of a packed record array (25-byte rows): the core takes strides in
         # elements, so such a view is copied.
         a = np.ascontiguousarray(a)
@@ -27,14 +27,20 @@ def _as_array(x, name: str) -> np.ndarray:
 
 
 def _check_exact_in_float64(a: np.ndarray, name: str) -> None:
-    """Integers beyond 2^53 would be rounded by the conversion to float64 (pcct computes in
-    float64): an error, not a silently different answer; converting is the caller's choice."""
+    """Integers that float64 cannot hold (some beyond 2^53) would be rounded by the conversion
+    (pcct computes in float64): an error, not a silently different answer; converting is the
+    caller's choice."""
     if a.dtype.kind in "iu" and a.dtype.itemsize > 4 and a.size:
-        big = np.argwhere((a > 2**53) | (a < -(2**53)) if a.dtype.kind == "i" else (a > 2**53))
-        if len(big):
-            where = ", ".join(str(int(i)) for i in big[0])
-            raise ValueError(f"{name} has an integer ({a[tuple(big[0])]}) at index ({where}) that float64 cannot "
-                             "hold exactly (|x| > 2^53); convert to float yourself if rounding is acceptable")
+        big = (a > 2**53) | (a < -(2**53)) if a.dtype.kind == "i" else (a > 2**53)
+        if big.any():
+            values = a[big]
+            with np.errstate(invalid="ignore"):  # 2^63 or 2^64 after rounding: out of range, so inexact
+                back = values.astype(np.float64).astype(a.dtype)
+            inexact = np.flatnonzero(back != values)
+            if len(inexact):
+                where = ", ".join(str(int(i)) for i in np.argwhere(big)[inexact[0]])
+                raise ValueError(f"{name} has an integer ({values[inexact[0]]}) at index ({where}) that float64 "
+                                 "cannot hold exactly; convert to float yourself if rounding is acceptable")
 
 
 def as_matrix(x, name: str, allow_empty: bool = False) -> np.ndarray:

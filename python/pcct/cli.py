@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -39,12 +40,13 @@ def _is_number(field: str) -> bool:
 # or special value.
 _HEADER_FIELD = re.compile(r'^"?[^\W\d][\w \-/()\[\]]*"?$')
 _NOT_NAMES = {"na", "nan", "null", "none", "inf", "infinity", "true", "false"}
+_EXPONENT = re.compile(r'^"?[eE][+-]?\d')  # e-5, E+3, e7: a number with its mantissa lost
 
 
 def _is_names(fields: list[str]) -> bool:
     names = [f.strip() for f in fields]
-    return all(_HEADER_FIELD.match(f) and not _is_number(f) and f.strip('"').lower() not in _NOT_NAMES
-               for f in names)
+    return all(_HEADER_FIELD.match(f) and not _EXPONENT.match(f) and not _is_number(f)
+               and f.strip('"').lower() not in _NOT_NAMES for f in names)
 
 
 def _is_header(fields: list[str], next_fields: list[str] | None) -> bool:
@@ -188,28 +190,34 @@ def same_file(a: str, b: str) -> bool:
 
 
 def write_arrays(outputs: list[tuple[str, np.ndarray, str]]) -> None:
-    """Writes every output to a temporary file next to it, and renames them into place only
-    when all are written, so a failed command leaves no output (nor a half-written one)."""
+    """Writes every output to a temporary file next to its target (through a symbolic link, to
+    the file it names), and renames them into place only when all are written, so a failed
+    command leaves no output (nor a half-written one). An existing file keeps its permissions."""
     written = []
     try:
-        for path, a, what in outputs:
+        for number, (path, a, what) in enumerate(outputs):
             check_output_name(path, what)
-            p = Path(path)
-            tmp = p.with_name(f".{p.name}.pcct-{os.getpid()}.tmp{p.suffix}")
-            written.append((tmp, p))
+            target = Path(os.path.realpath(path))
+            tmp = target.with_name(f".pcct-{os.getpid()}-{number}.tmp{target.suffix}")  # short: any name fits
+            written.append((tmp, target))
             try:
                 if _suffix(path) == ".npy":
                     with open(tmp, "wb") as f:  # np.save(name) would add '.npy' to other suffixes
                         np.save(f, a)
                 else:
                     np.savetxt(tmp, a, delimiter=",", fmt="%d" if a.dtype.kind == "i" else "%.17g")
+                if target.exists():
+                    shutil.copymode(target, tmp)
             except Exception as exc:
                 raise CliError(f"cannot write {what} '{path}': {exc}") from exc
-        for tmp, p in written:
-            os.replace(tmp, p)
+        for tmp, target in written:
+            os.replace(tmp, target)
     finally:
         for tmp, _ in written:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:  # never hide the error that brought us here
+                pass
 
 
 def parse_lengthscale(text: str):

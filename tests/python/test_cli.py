@@ -283,7 +283,7 @@ def test_common_text_tables_are_read(tmp_path):
     # A first line that is not a header of names is data: a typo or a missing value there is an
     # error naming the file's line, never a silently dropped point.
     bad = {"1.0,abc\n": "line 1, field 2: 'abc'", "O.5,O.2\n": "line 1, field 1: 'O.5'",
-           "NA,NA\n": "line 1, field 1: 'NA'", "x\n": "line 1, field 1: 'x'",
+           "NA,NA\n": "line 1, field 1: 'NA'", "x\n": "line 1, field 1: 'x'", "e-5,2\n": "line 1, field 1: 'e-5'",
            "# points\n\nx,y\n" + body.split("\n")[0] + "\n1,abc\n": "line 5, field 2: 'abc'"}
     for first, message in bad.items():
         (tmp_path / "typo.csv").write_text(first + body + "\n")
@@ -360,3 +360,26 @@ def test_bench_gold_small_n_and_an_unwritable_report():
         r = subprocess.run([sys.executable, "-m", "pcct.cli", "bench", "gold", "--n", "200", "--queries", "8",
                             "--k", "3", "--quiet", "--json"], stdout=full, stderr=subprocess.PIPE, text=True)
     assert r.returncode == 2 and r.stderr.startswith("pcct: error:") and "Traceback" not in r.stderr, r.stderr
+
+
+def test_outputs_go_through_links_keep_permissions_and_allow_long_names(tmp_path):
+    import os
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).normal(size=(20, 2)))
+    want = pcct.brute_force_knn(np.load(x), 2)[0]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "ids.npy").write_bytes(b"")
+    os.chmod(tmp_path / "real" / "ids.npy", 0o640)
+    (tmp_path / "link.npy").symlink_to(tmp_path / "real" / "ids.npy")
+    long_name = tmp_path / ("n" * 240 + ".csv")  # within NAME_MAX; a temporary name must fit too
+    r = run_cli("knn", "--coords", str(x), "--k", "2", "--out", str(tmp_path / "link.npy"), "--distances",
+                str(long_name), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "link.npy").is_symlink()  # written through the link, which stays
+    np.testing.assert_array_equal(np.load(tmp_path / "real" / "ids.npy"), want)
+    assert (os.stat(tmp_path / "real" / "ids.npy").st_mode & 0o777) == 0o640
+    assert np.loadtxt(long_name, delimiter=",").shape == (20, 2)
+    one_column = tmp_path / "c1.csv"  # a mistyped first number is not a header name
+    one_column.write_text("e-5\n0.2\n0.3\n")
+    r = run_cli("knn", "--coords", str(one_column), "--k", "1", "--out", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "line 1, field 1: 'e-5' is not a number" in r.stderr, r.stderr

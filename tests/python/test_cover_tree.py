@@ -422,12 +422,12 @@ print(pcct.simd_level(), h.hexdigest())
 def test_every_simd_level_gives_bit_identical_answers():
     # The scalar, AVX2 and AVX-512 tables must compute the same operations in the same order:
     # V, p, distances and so every answer are bit-identical whichever this CPU runs.
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    levels = ["scalar"] + (["avx2"] if " avx2" in flags else []) + (["avx512"] if " avx512f" in flags else [])
     digests = {}
-    for level in levels:
+    for level in ("scalar", "avx2", "avx512"):
         env = {**os.environ, "PCCT_SIMD": level}
         r = subprocess.run([sys.executable, "-c", _ANSWERS_DIGEST], capture_output=True, text=True, env=env)
+        if level != "scalar" and f"PCCT_SIMD={level} is not supported by this CPU" in r.stderr:
+            continue  # the library's own CPU check (the scalar level runs everywhere)
         assert r.returncode == 0, r.stderr[-2000:]
         ran, digest = r.stdout.split()
         assert ran == level

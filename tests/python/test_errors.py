@@ -406,6 +406,11 @@ def test_integers_float64_cannot_hold_are_refused():
     raises(ValueError, "coords has an integer", pcct.cover_tree, np.array([[2**63 + 5], [1]], dtype=np.uint64))
     ok = np.array([[2**53], [2**53 - 1], [2**53 - 4]], dtype=np.int64)  # exactly representable
     assert pcct.brute_force_knn(ok, 2)[0].tolist() == [[0, 1], [1, 0], [2, 1]]
+    exact = np.array([[2**60], [2**60 + 2**8], [-(2**62)]], dtype=np.int64)  # beyond 2^53, but float64 holds them
+    assert pcct.brute_force_knn(exact, 1)[0].tolist() == [[0], [1], [2]]
+    raises(ValueError, "has an integer", pcct.brute_force_knn, np.array([[2**63 - 1], [0]], dtype=np.int64), 1)
+    assert pcct.brute_force_knn(np.array([[1], [2]], dtype=np.uint64), 1)[0].tolist() == [[0], [1]]
+    raises(ValueError, "must contain real numbers", pcct.brute_force_knn, np.zeros((3, 2), dtype="V0"), 1)
 
 
 def test_views_with_strides_not_a_multiple_of_the_item_size_are_accepted():
