@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -89,6 +90,9 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
 struct IndexLock {
   std::mutex gate;
   std::shared_mutex rw;
+  // True while an insert holds `gate` (from then on every new reader waits for it); read
+  // without the lock, by a test that must know its reads will wait.
+  std::atomic<bool> writer_in{false};
 };
 
 // Runs f() without the GIL and with a shared hold of the lock, and returns its result (a C++
@@ -105,6 +109,11 @@ auto read_locked(IndexLock& lock, F&& f) {
 template <class F>
 void write_locked(IndexLock& lock, F&& f) {
   std::lock_guard<std::mutex> first(lock.gate);
+  struct Flag {
+    std::atomic<bool>& on;
+    explicit Flag(std::atomic<bool>& f) : on(f) { on.store(true); }
+    ~Flag() { on.store(false); }
+  } flag(lock.writer_in);
   std::unique_lock<std::shared_mutex> guard(lock.rw);
   f();
 }
@@ -338,6 +347,7 @@ NB_MODULE(_core, m) {
       .def("validate", [](const PyIndex& i, int threads) { return i.validate(threads); }, "n_threads"_a)
       .def("build_info", [](const PyIndex& i) { return i.build_info(); })
       .def("tree_arrays", [](const PyIndex& i) { return i.arrays(); })
+      .def("insert_holds_the_gate", [](const PyIndex& i) { return i.lock->writer_in.load(); })
       .def("insert", [](const PyIndex& i, const F64Matrix& coords, std::optional<F64Matrix> v,
                         std::optional<F64Vector> p, int threads) {
              PCCT_REQUIRE(i.insert_rows, "insert needs a tree index");

@@ -179,8 +179,11 @@ def test_readers_wait_for_a_concurrent_insert():
         index = pcct.cover_tree(x[:2000], algorithm="tree")
         t = threading.Thread(target=index.insert, args=(x[2000:],))
         t.start()
-        time.sleep(0.1)  # the first insert takes ~0.7 s here; its points are copied in milliseconds
-        if not t.is_alive():
+        # Once the insert holds the index's gate, every read below waits for it: the reads
+        # then cannot come first, however slowly the insert thread starts on a loaded machine.
+        while t.is_alive() and not index._core.insert_holds_the_gate():
+            time.sleep(0.0005)
+        if not t.is_alive():  # the first insert takes ~0.7 s here; a faster machine gets the second
             t.join()
             continue
         n = index.n_points
@@ -190,7 +193,7 @@ def test_readers_wait_for_a_concurrent_insert():
         assert n == len(x) and sum(level["nodes"] for level in info["levels"]) == len(x)
         assert np.array_equal(np.sort(a["id"]), np.arange(len(x)))
         return
-    pytest.skip("every insert finished within 0.1 s, before the reads could overlap it")
+    pytest.skip("every insert finished before this thread saw it hold the gate")
 
 
 @settings(max_examples=25)
