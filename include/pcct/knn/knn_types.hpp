@@ -1,5 +1,6 @@
 #pragma once
 /// Parameters, query sets and results shared by every k-NN engine.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -60,8 +61,8 @@ inline KnnResult make_result(index_t nq, int k) {
   KnnResult r;
   r.queries = nq;
   r.k = k;
-  r.ids.resize(static_cast<size_t>(nq) * k);
-  r.distances.resize(static_cast<size_t>(nq) * k);
+  r.ids.resize(static_cast<std::size_t>(nq) * k);
+  r.distances.resize(static_cast<std::size_t>(nq) * k);
   r.stats.queries = nq;
   r.stats.evaluations_per_query.assign(nq, 0);
   return r;
