@@ -37,6 +37,9 @@ def _parse_queries(queries):
     if a.ndim == 1:
         if a.size == 0:
             return "ids", np.zeros(0, dtype=np.int64), None
+        if a.dtype.kind == "f":  # most likely one new location, not ids
+            raise ValueError(f"queries: a 1-D array is a list of point ids, got dtype {a.dtype}; give new "
+                             "coordinates as a 2-D array (n_queries, n_dims), e.g. x[None, :] for one point")
         return "ids", as_ids(a, "queries"), None
     if a.ndim == 2:
         return "coords", None, as_matrix(a, "queries", allow_empty=True)  # the core checks width and mode

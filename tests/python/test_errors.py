@@ -138,7 +138,8 @@ def test_inducing_count_out_of_range():
 def test_query_ids_out_of_range():
     raises(IndexError, "query id 50 at position 1 is out of range", pcct.brute_force_knn, X, 2, queries=[3, 50])
     raises(IndexError, "query id -1", pcct.brute_force_knn, X, 2, queries=[-1])
-    raises(ValueError, "integer point ids", pcct.brute_force_knn, X, 2, queries=np.array([1.0, 2.0]))
+    raises(ValueError, "a 1-D array is a list of point ids, got dtype float64", pcct.brute_force_knn, X, 2,
+           queries=np.array([1.0, 2.0]))
 
 
 def test_predecessor_mode_with_coordinate_queries():
@@ -394,6 +395,12 @@ def test_insert_refuses_factors_that_are_not_a_metric_and_changes_nothing():
     index.validate()
     after = index.knn(5)
     assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+
+
+def test_one_new_location_as_a_1d_array_is_explained():
+    raises(ValueError, r"a 1-D array is a list of point ids, got dtype float64; give new coordinates as a 2-D array",
+           pcct.cover_tree(X).knn, 3, X[0])
+    assert pcct.cover_tree(X).knn(3, X[0][None, :])[0].shape == (1, 3)
 
 
 def test_integers_float64_cannot_hold_are_refused():
