@@ -58,21 +58,6 @@ def optional(module: str):
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def numpy_kernel(name: str, lengthscale: float, variance: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d2 = ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T) / lengthscale**2
-    np.maximum(d2, 0, out=d2)
-    if name == "rbf":
-        return variance * np.exp(-0.5 * d2)
-    r = np.sqrt(d2)
-    if name == "matern12":
-        return variance * np.exp(-r)
-    if name == "matern32":
-        s = np.sqrt(3.0) * r
-        return variance * (1 + s) * np.exp(-s)
-    s = np.sqrt(5.0) * r
-    return variance * (1 + s + s * s / 3) * np.exp(-s)
-
-
 def topk_rows(d: np.ndarray, k: int, col_offset: int = 0):
     """k smallest per row, sorted by (distance, id)."""
     part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.tile(np.arange(d.shape[1]), (d.shape[0], 1))
