@@ -71,8 +71,7 @@ void ResidualSpace::require_appendable(const ResidualSpace& more) const {
     for (double l : k.lengthscale) out += (out.empty() ? "" : ",") + detail::concat(l);
     return out;
   };
-  PCCT_REQUIRE(more.kernel_.type == kernel_.type && more.kernel_.variance == kernel_.variance &&
-                   more.kernel_.lengthscale == kernel_.lengthscale,
+  PCCT_REQUIRE(more.kernel_ == kernel_,
                "appended points were embedded with a different kernel (", kernel_type_name(more.kernel_.type),
                ", variance ", more.kernel_.variance, ", lengthscale ", lengthscales(more.kernel_),
                ") than these points (", kernel_type_name(kernel_.type), ", variance ", kernel_.variance,

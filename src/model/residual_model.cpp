@@ -199,6 +199,8 @@ std::string ResidualModel::pair_problem(const ResidualSpace& s, index_t begin, i
   std::sort(order.begin(), order.end(), [&](index_t a, index_t b) { return key[a] < key[b] || (key[a] == key[b] && a < b); });
   const Kernel& kernel = s.kernel();
   const auto& tab = simd::table();
+  // |V_i|^2 <= K_ii (+ rounding) was checked above, so |V_i||V_j| + K_ii <= 2 K_ii (+).
+  const double tol = 4.0 * (s.rank() + 16) * 0x1p-53 * 2.5 * kernel.variance;
   for (index_t at = 0; at < n; ++at) {
     const index_t i = order[at];
     if (i < begin || i >= end) continue;
@@ -215,8 +217,6 @@ std::string ResidualModel::pair_problem(const ResidualSpace& s, index_t begin, i
       double dot = 0;
       tab.dot_tile(&vi, 1, &vj, 1, s.rank_padded(), &dot, 1);
       const double num = kernel.value_from_r2(r2) - dot;
-      // |V_i|^2 <= K_ii (+ rounding) was checked above, so |V_i||V_j| + K_ii <= 2 K_ii (+).
-      const double tol = 4.0 * (s.rank() + 16) * 0x1p-53 * 2.5 * kernel.variance;
       const double limit = std::sqrt(s.p(i) * s.p(j));
       if (std::fabs(num) > limit + tol)
         return detail::concat("points ", s.id(i), " and ", s.id(j), ": |K(x_i, x_j) - V_i.V_j| = ", full(std::fabs(num)),

@@ -28,6 +28,8 @@ struct Kernel {
   /// Reference value from the scaled squared distance r2 = ||(x - y)/l||^2; bit-identical
   /// to the SIMD kernels (same operation sequence, explicit FMAs).
   double value_from_r2(double r2) const;
+  /// The same kernel: type, variance and lengthscales all equal.
+  bool operator==(const Kernel&) const = default;
 };
 
 }  // namespace pcct
