@@ -12,13 +12,13 @@ import numpy as np
 from ._core import MAX_THREADS  # the core's limit (include/pcct/core/threads.hpp)
 
 
-def _as_array(x, name: str) -> np.ndarray:
+def _as_array(x, name: str, expected: str = "array-like") -> np.ndarray:
     if isinstance(x, np.ma.MaskedArray):  # np.asarray would drop the mask: masked values would count
         raise ValueError(f"{name} is a masked array: fill or drop the masked values first")
     try:
         a = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - numpy raises many types
-        raise ValueError(f"{name} must be array-like: {exc}") from exc
+    except Exception as exc:  # e.g. ragged nested lists; numpy raises many types
+        raise ValueError(f"{name} must be {expected}: {exc}") from exc
     if a.itemsize and any(stride % a.itemsize for stride in a.strides):
         # e.g. a field of a packed record array (25-byte rows): the core takes strides in
         # elements, so such a view is copied.

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._arrays import as_bool, as_ids, as_matrix, as_positive_int, as_threads, as_vector
+from ._arrays import _as_array, as_bool, as_ids, as_matrix, as_positive_int, as_threads, as_vector
 from .kernels import Kernel
 from .model import ResidualModel
 
@@ -27,13 +27,7 @@ def _parse_queries(queries):
     on its last, possibly empty, batch."""
     if queries is None:
         return "all", None, None
-    if isinstance(queries, np.ma.MaskedArray):  # np.asarray below would drop the mask
-        raise ValueError("queries is a masked array: fill or drop the masked values first")
-    try:
-        a = np.asarray(queries)
-    except ValueError as exc:  # e.g. ragged nested lists
-        raise ValueError(f"queries must be None, a 1-D array of point ids or a 2-D array of coordinates: {exc}") \
-            from exc
+    a = _as_array(queries, "queries", "None, a 1-D array of point ids or a 2-D array of coordinates")
     if a.ndim == 1:
         if a.size == 0:
             return "ids", np.zeros(0, dtype=np.int64), None

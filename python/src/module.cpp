@@ -8,9 +8,9 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
