@@ -74,6 +74,7 @@ nb::dict stats_dict(pcct::KnnStats&& s) {
   d["seed_evaluations"] = s.seed_evaluations;
   d["scan_queries"] = s.scan_queries;
   d["probe_evaluations"] = s.probe_evaluations;
+  d["sampled_queries"] = s.sampled_queries;
   nb::dict by_level;
   for (auto [level, count] : s.evaluations_by_level) by_level[nb::int_(level)] = count;
   d["evaluations_by_level"] = by_level;

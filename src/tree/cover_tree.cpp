@@ -6,12 +6,14 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
 #include "core/parallel.hpp"
 #include "pcct/knn/brute_force.hpp"
 #include "pcct/knn/query_rows.hpp"
+#include "tree/auto_memory.hpp"
 #include "tree/batch_insert.hpp"
 #include "tree/batch_search.hpp"
 #include "tree/clusters.hpp"
@@ -24,6 +26,7 @@
 
 namespace pcct {
 
+using tree::AutoChoice;
 using tree::DynamicTree;
 using tree::PruneBounds;
 using tree::TreeLayout;
@@ -52,6 +55,7 @@ struct CoverTreeIndex<Metric>::Impl {
   std::unique_ptr<tree::SeedBounds> seeds;  // residual metric, dim <= SeedBounds::kMaxDim, if enabled
   tree::Clusters<Space> clusters;   // the top of the tree cut into clusters, for the level scan
   CoverTreeBuildInfo info;
+  mutable tree::AutoMemory auto_memory;  // "auto"'s engine choices from earlier calls
 
   Impl(Metric m, const CoverTreeParams& p) : metric(std::move(m)), params(p) {}
 
@@ -137,6 +141,7 @@ struct CoverTreeIndex<Metric>::Impl {
     row_of_id = std::move(new_row_of_id);
     seeds = std::move(new_seeds);
     info = std::move(new_info);
+    auto_memory.clear();
   }
 
   // The per-level profile of a laid-out tree (allocates: called before a commit).
@@ -255,11 +260,12 @@ constexpr double kScanCostRatio = 1.8;
 // cannot amortise (gold: 32 queries took 13 ms on the walk and 9 ms on the scan in four
 // blocks of 8).
 constexpr index_t kSampleBlocks = 2;
-// A call too small to sample: the scan's cost per query in brute-force evaluations, per scan
-// centre (clusters.size()). Measured with 16 and 64 consecutive predecessor ids against the
-// brute force (docs/tree.md "auto"): the two break even at ids ~2.3-3.1 x the centres on gold,
-// ~1.8-2.5 x on a 2-D Matern 3/2 workload, above 6 x on an RBF one with lengthscale 0.3.
-constexpr double kSmallCallScanCost = 2.5;
+// A call too small to sample (fewer than 4 x kAutoSample queries a tree engine could answer)
+// follows the engine and cost the index's last sample or probe measured for the same k and
+// mode; every kFollowCalls-th such call, and the first, probes instead: up to kProbeSample of
+// its queries run on both engines. Before, these calls followed a fixed rule tuned on gold,
+// 3-5x slower than the walk with smooth kernels on 2-D data (docs/tree.md "auto").
+constexpr int kFollowCalls = 16;
 
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::knn(const QuerySet& queries, const KnnParams& params) const {
@@ -305,7 +311,7 @@ std::pair<QuerySubset, QuerySubset> split_queries(const std::vector<index_t>& ro
 }  // namespace
 
 // "auto" past its fixed rules: the brute force for the queries that scan few points, a sample
-// to choose the tree engine for the others.
+// (or, in a small call, an earlier call's choice or a probe) to choose the tree engine for the others.
 template <class Metric>
 KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, const std::vector<index_t>& rows,
                                               const std::vector<index_t>& ids, const KnnParams& params) const {
@@ -318,9 +324,8 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
   };
   // Every scanning query evaluates every top centre, and every walking one the root's
   // children: a query that scans fewer points than the cheaper of those floors goes to the
-  // brute force whatever a sample says. A call with too few other queries is not sampled
-  // (e.g. a batched Vecchia call of early ids; gold ids 0..63 took 2.2 ms on the scan, 0.2 ms
-  // on the brute force).
+  // brute force whatever a sample says; a call of such queries only (a batched Vecchia call of
+  // early ids; gold ids 0..63 took 2.2 ms on the scan, 0.2 ms on the brute force) runs no sample.
   const double root_children = static_cast<double>(im.layout.child_count[im.tree.root]);
   const double floor =
       std::min(kScanCostRatio * static_cast<double>(im.clusters.top), kWalkCostRatio * root_children);
@@ -333,36 +338,27 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
     if (!tree.pos.empty()) tree.result = tree_search(qs, to_tree.rows, to_tree.ids, params, engine, kMinBlocks);
     return sample ? merge_parts(nq, k, {sample, &brute, &tree}) : merge_parts(nq, k, {&brute, &tree});
   };
-  index_t tree_bound_queries = 0;
-  for (index_t i = 0; i < nq; ++i) tree_bound_queries += scanned(i) > floor;
-  if (tree_bound_queries < 4 * kAutoSample) {
-    // Too few to sample: the scan (it beat the walk on such calls in 8 of 10 measured cases),
-    // except for queries that scan no more points than its cost. In predecessor mode that
-    // cost was measured: about kSmallCallScanCost brute-force evaluations per scan centre and
-    // query. Outside it no rule measured held across workloads (2-D data with 3,000 points:
-    // the scan 1.5x faster than the brute force at N < 2.5 x centres), so only the floor.
-    const double scan_cost =
-        params.predecessor ? kSmallCallScanCost * static_cast<double>(im.clusters.size()) : floor;
-    auto [to_brute, to_scan] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= scan_cost; });
-    return answer(std::move(to_brute), std::move(to_scan), TreeEngine::scan, nullptr);
-  }
-  // Evenly spread sample queries run on the scan (their answers are kept). If the walk's
-  // floor, the root's children, costs less than the scan did, up to kProbeSample of them run
-  // on the walk too (answers dropped), and the engine that costs less on those same queries
-  // answers the rest of the call.
-  std::vector<char> sampled(nq, 0);
-  for (index_t j = 0; j < kAutoSample; ++j) sampled[j * nq / kAutoSample] = 1;
-  QuerySubset s = split_queries(rows, ids, [&](index_t i) { return sampled[i] != 0; }).first;
-  Part sample{s.pos, tree_search(qs, s.rows, s.ids, params, TreeEngine::scan, kSampleBlocks)};
-  const auto& scan_evals = sample.result.stats.evaluations_per_query;
-  TreeEngine engine = TreeEngine::scan;
-  double cost = kScanCostRatio * static_cast<double>(sample.result.stats.distance_evaluations) / kAutoSample;
-  // The probe: sample queries that would go to a tree engine (not to the brute force, as
-  // the early ids in predecessor mode do), evenly spread.
-  std::vector<index_t> tree_bound;
-  for (index_t j = 0; j < kAutoSample; ++j)
-    if (scanned(s.pos[j]) > cost) tree_bound.push_back(j);
-  if (!tree_bound.empty() && kWalkCostRatio * root_children < cost) {
+  // Runs the `sampled` queries on the scan (answers kept) and, where the walk's floor is below
+  // the scan's measured cost, up to kProbeSample of them on the walk as well, in one block
+  // (answers dropped, evaluations in probe_evaluations): the engine that costs less on the same
+  // queries is the call's tree engine, and its cost per query decides brute force or tree.
+  struct Calibration {
+    Part sample;
+    AutoChoice choice;
+  };
+  auto calibrate = [&](const std::vector<char>& sampled, index_t blocks) {
+    QuerySubset s = split_queries(rows, ids, [&](index_t i) { return sampled[i] != 0; }).first;
+    const index_t count = static_cast<index_t>(s.pos.size());
+    Calibration c{Part{s.pos, tree_search(qs, s.rows, s.ids, params, TreeEngine::scan, blocks)}, {}};
+    KnnStats& st = c.sample.result.stats;
+    st.sampled_queries = count;
+    c.choice.cost = kScanCostRatio * static_cast<double>(st.distance_evaluations) / static_cast<double>(count);
+    // The probe: sample queries that would go to a tree engine (not to the brute force, as
+    // the early ids in predecessor mode do), evenly spread.
+    std::vector<index_t> tree_bound;
+    for (index_t j = 0; j < count; ++j)
+      if (scanned(s.pos[j]) > c.choice.cost) tree_bound.push_back(j);
+    if (tree_bound.empty() || kWalkCostRatio * root_children >= c.choice.cost) return c;
     const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kProbeSample);
     std::vector<index_t> prows, pids;
     double scan_part = 0;
@@ -370,19 +366,61 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
       const index_t j = tree_bound[(2 * t + 1) * m / (2 * probes)];
       prows.push_back(s.rows[j]);
       pids.push_back(s.ids[j]);
-      scan_part += static_cast<double>(scan_evals[j]);
+      scan_part += static_cast<double>(st.evaluations_per_query[j]);
     }
     const KnnResult walked = tree_search(qs, prows, pids, params, TreeEngine::walk, 1);
     const double walk_part = static_cast<double>(walked.stats.distance_evaluations);
-    sample.result.stats.probe_evaluations = walked.stats.distance_evaluations;
-    sample.result.stats.distance_evaluations += walked.stats.distance_evaluations;
+    st.probe_evaluations = walked.stats.distance_evaluations;
+    st.distance_evaluations += walked.stats.distance_evaluations;
     if (kWalkCostRatio * walk_part < kScanCostRatio * scan_part) {
-      engine = TreeEngine::walk;
-      cost = kWalkCostRatio * walk_part / static_cast<double>(probes);
+      c.choice.engine = TreeEngine::walk;
+      c.choice.cost = kWalkCostRatio * walk_part / static_cast<double>(probes);
     }
+    return c;
+  };
+  // The rest of the call: the brute force for queries scanning at most `cost` points.
+  auto answer_rest = [&](double cost, TreeEngine engine, const std::vector<char>& sampled, const Part* sample) {
+    auto [to_brute, to_tree] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= cost; }, sampled);
+    return answer(std::move(to_brute), std::move(to_tree), engine, sample);
+  };
+
+  std::vector<index_t> tree_bound;  // positions of the queries a tree engine could answer
+  for (index_t i = 0; i < nq; ++i)
+    if (scanned(i) > floor) tree_bound.push_back(i);
+  const index_t m = static_cast<index_t>(tree_bound.size());
+  if (m == 0) return brute_search(qs, rows, ids, params);
+  std::vector<char> sampled(nq, 0);
+  if (m >= 4 * kAutoSample) {
+    // Evenly spread sample queries; the choice is kept for later small calls.
+    for (index_t j = 0; j < kAutoSample; ++j) sampled[j * nq / kAutoSample] = 1;
+    Calibration c = calibrate(sampled, kSampleBlocks);
+    im.auto_memory.store(k, params.predecessor, c.choice);
+    return answer_rest(c.choice.cost, c.choice.engine, sampled, &c.sample);
   }
-  auto [to_brute, to_tree] = split_queries(rows, ids, [&](index_t i) { return scanned(i) <= cost; }, sampled);
-  return answer(std::move(to_brute), std::move(to_tree), engine, &sample);
+  // Too small to sample: follow the last choice for this k and mode, measuring its engine's
+  // cost on this call's tree queries; the first such call, and every kFollowCalls-th, probes.
+  if (std::optional<AutoChoice> last = im.auto_memory.find(k, params.predecessor);
+      last && last->calls_since_probe < kFollowCalls) {
+    const double cost = std::max(floor, last->cost);
+    std::vector<index_t> on_tree;
+    for (index_t i : tree_bound)
+      if (scanned(i) > cost) on_tree.push_back(i);
+    KnnResult res = answer_rest(cost, last->engine, {}, nullptr);
+    if (!on_tree.empty()) {
+      double evals = 0;
+      for (index_t i : on_tree) evals += static_cast<double>(res.stats.evaluations_per_query[i]);
+      const double ratio = last->engine == TreeEngine::walk ? kWalkCostRatio : kScanCostRatio;
+      last->cost = ratio * evals / static_cast<double>(on_tree.size());
+    }
+    ++last->calls_since_probe;
+    im.auto_memory.store(k, params.predecessor, *last);
+    return res;
+  }
+  const index_t probes = std::min(m, kProbeSample);
+  for (index_t t = 0; t < probes; ++t) sampled[tree_bound[(2 * t + 1) * m / (2 * probes)]] = 1;
+  Calibration c = calibrate(sampled, 1);
+  im.auto_memory.store(k, params.predecessor, c.choice);
+  return answer_rest(c.choice.cost, c.choice.engine, sampled, &c.sample);
 }
 
 // The brute force for queries given as rows of qs (tree-order rows for dataset points, rows of
@@ -421,6 +459,7 @@ KnnResult CoverTreeIndex<Metric>::merge_parts(index_t nq, int k, std::initialize
     res.stats.seed_evaluations += r.stats.seed_evaluations;
     res.stats.scan_queries += r.stats.scan_queries;
     res.stats.probe_evaluations += r.stats.probe_evaluations;
+    res.stats.sampled_queries += r.stats.sampled_queries;
     for (auto [level, count] : r.stats.evaluations_by_level) by_level[level] += count;
   }
   res.stats.evaluations_by_level.assign(by_level.begin(), by_level.end());

@@ -505,7 +505,8 @@ TEST(CoverTree, AutoSkipsTheWalkProbeWhereTheWalkCannotWin) {
 TEST(CoverTree, AutoSendsEarlyPredecessorIdsToTheBruteForceWithoutASample) {
   // In predecessor mode query i scans only i points. A call whose ids are all below what any
   // tree query costs (a batched Vecchia call of early ids) runs no sample: the brute force
-  // answers it. A small call mixing early and late ids splits, early ones to the brute force.
+  // answers it. A small call mixing early and late ids probes 8 of its late ones, and its
+  // early ones go to the brute force.
   const auto c = auto_case(6000, 3, 41, Kernel{}, 64, 13, 0);
   const auto& info = c.tree.build_info();
   ASSERT_GE(info.scan_top_centres, 200) << "the test needs ids 0..199 below every tree floor";
@@ -517,18 +518,82 @@ TEST(CoverTree, AutoSendsEarlyPredecessorIdsToTheBruteForceWithoutASample) {
     const auto qs = QuerySet::by_ids(IdView{ids->data(), m});
     const auto a = c.tree.knn(qs, KnnParams{20, true, 2});
     expect_same(a, c.brute.knn(qs, KnnParams{20, true, 2}), "auto, predecessor, early ids");
-    EXPECT_EQ(a.stats.probe_evaluations, 0);
-    EXPECT_EQ(a.stats.brute_force_queries + a.stats.scan_queries, m);
     if (ids == &early) {
       EXPECT_EQ(a.stats.brute_force_queries, m);
-    } else {  // the brute force for ids up to 2.5 (kSmallCallScanCost) x the scan's centres
-      const auto below = std::count_if(ids->begin(), ids->end(), [&](index_t id) {
-        return static_cast<double>(id) <= 2.5 * static_cast<double>(info.scan_centres);
-      });
-      ASSERT_GT(below, 0);
-      ASSERT_LT(below, m);
-      EXPECT_EQ(a.stats.brute_force_queries, below);
+      EXPECT_EQ(a.stats.sampled_queries, 0);
+      EXPECT_EQ(a.stats.probe_evaluations, 0);
+    } else {
+      EXPECT_EQ(a.stats.sampled_queries, 8);
+      EXPECT_GE(a.stats.brute_force_queries, 4) << "ids 0, 59, 118 and 177 at least";
+      EXPECT_LT(a.stats.brute_force_queries, m - 8);
     }
+  }
+}
+
+TEST(CoverTree, AutoSmallCallsFollowTheLastMeasuredChoice) {
+  // Points on a line, lengthscale far below their spread: the walk prunes almost everything.
+  // A call too small to sample (under 128 queries) probes 8 of its queries on both engines
+  // (the scan's answers kept), the walk answers the rest, and the next 16 small calls with the
+  // same k and mode follow that choice without a probe; the 17th probes again. Other k or
+  // mode, and an insert, start over. A large call's sample counts as a probe. Every answer is
+  // the brute force's.
+  const index_t n = 8000;
+  const auto c0 = auto_case(n, 1, 43, Kernel{KernelType::rbf, 1.0, {0.01}}, 16, 17, 0);
+  CoverTreeParams p;
+  p.auto_brute = true;
+  CoverTreeIndex<ResidualMetric> tree(ResidualMetric(c0.model), p);
+  std::vector<index_t> q(100);
+  auto call = [&](index_t first, int k, bool pred, bool check = true) {  // no check after the insert
+    for (index_t i = 0; i < 100; ++i) q[i] = (first + i * 37) % n;
+    const auto qs = QuerySet::by_ids(IdView{q.data(), 100});
+    const auto a = tree.knn(qs, KnnParams{k, pred, 2});
+    if (check) expect_same(a, c0.brute.knn(qs, KnnParams{k, pred, 2}), "auto small call");
+    return a.stats;
+  };
+  auto probed = [](const KnnStats& s) {
+    return s.sampled_queries == 8 && s.scan_queries == 8 && s.probe_evaluations > 0 && s.brute_force_queries == 0;
+  };
+  auto followed = [](const KnnStats& s) {
+    return s.sampled_queries == 0 && s.scan_queries == 0 && s.probe_evaluations == 0 && s.brute_force_queries == 0;
+  };
+  EXPECT_TRUE(probed(call(1000, 10, false))) << "the first small call probes";
+  for (int r = 0; r < 16; ++r) EXPECT_TRUE(followed(call(1100 + 7 * r, 10, false))) << "follow " << r;
+  EXPECT_TRUE(probed(call(1300, 10, false))) << "the 17th small call probes again";
+  EXPECT_TRUE(followed(call(1400, 10, false)));
+  EXPECT_TRUE(probed(call(1400, 9, false))) << "another k";
+  const KnnStats pred = call(4000, 10, true);  // ids 4000.. scan far more points than the walk evaluates
+  EXPECT_EQ(pred.sampled_queries, 8) << "predecessor mode has its own choice";
+  EXPECT_EQ(pred.brute_force_queries, 0);
+  EXPECT_TRUE(followed(call(1500, 10, false))) << "the other choices are kept";
+
+  // A large call's sample is a choice too.
+  CoverTreeIndex<ResidualMetric> fresh(ResidualMetric(c0.model), p);
+  std::vector<index_t> many(512);
+  for (index_t i = 0; i < 512; ++i) many[i] = (i * 7919) % n;
+  const auto big = fresh.knn(QuerySet::by_ids(IdView{many.data(), 512}), KnnParams{10, false, 2});
+  EXPECT_EQ(big.stats.sampled_queries, 32);
+  const auto small = fresh.knn(QuerySet::by_ids(IdView{many.data(), 100}), KnnParams{10, false, 2});
+  EXPECT_EQ(small.stats.sampled_queries, 0);
+  EXPECT_EQ(small.stats.scan_queries, 0);
+
+  // An insert forgets every choice: the tree changed.
+  std::vector<double> y{0.25, -0.5, 3.0};
+  tree.insert(c0.model->embed(MatrixView::row_major(y.data(), 3, 1)));
+  EXPECT_TRUE(probed(call(1600, 10, false, false))) << "after an insert";
+}
+
+TEST(CoverTree, AutoSmallCallsGoToTheBruteForceWhereItIsCheaper) {
+  // 8-D points with a long lengthscale: both tree engines evaluate most of the 3,000 points,
+  // so the probe's measured cost (1.8 brute-force evaluations per scan evaluation) exceeds N
+  // and small calls go to the brute force, all but the 8 sampled queries. Before the probe,
+  // they all went to the scan.
+  const auto c = auto_case(3000, 8, 53, Kernel{KernelType::rbf, 1.0, {2.0}}, 64, 11, 100);
+  const auto qs = QuerySet::by_ids(IdView{c.q.data(), 100});
+  for (int r = 0; r < 3; ++r) {
+    const auto a = c.tree.knn(qs, KnnParams{20, false, 2});
+    expect_same(a, c.brute.knn(qs, KnnParams{20, false, 2}), "auto, brute force cheaper");
+    EXPECT_EQ(a.stats.sampled_queries, r == 0 ? 8 : 0);
+    EXPECT_EQ(a.stats.brute_force_queries, r == 0 ? 92 : 100);
   }
 }
 

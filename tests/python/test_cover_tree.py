@@ -318,6 +318,44 @@ def test_auto_on_larger_residual_workloads(seed, n, shape, kernel, lengthscale, 
     assert np.array_equal(ids, ref_ids) and np.array_equal(dist, ref_dist)
 
 
+@settings(max_examples=6)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(SHAPES), kernel=st.sampled_from(KERNELS),
+       lengthscale=st.sampled_from([0.05, 0.3, 1.0]),
+       calls=st.lists(st.tuples(st.integers(1, 127), st.sampled_from([1, 5, 30]), st.booleans()),
+                      min_size=1, max_size=24))
+def test_auto_small_calls_follow_earlier_choices_and_stay_exact(seed, shape, kernel, lengthscale, calls):
+    # Calls under 128 queries follow the engine an earlier call of the index measured for the
+    # same k and mode, and probe again every 17th call: a sequence of small calls with mixed
+    # k and modes (a batched Vecchia loop) gets the brute force's answer on every call.
+    rng = np.random.default_rng(seed)
+    n = 2500
+    x = make_points(rng, shape, n, int(rng.integers(1, 4)))
+    model = pcct.ResidualModel(x, pcct.kernels.kernel_from_name(kernel, lengthscale), inducing_count=32, seed=1)
+    index = pcct.cover_tree(model)
+    for size, k, pred in calls:
+        queries = rng.choice(n, size=size, replace=False)
+        ids, dist = index.knn(k, queries, predecessor_mode=pred)
+        ref_ids, ref_dist = pcct.brute_force_knn(model, k, queries=queries, predecessor_mode=pred)
+        assert np.array_equal(ids, ref_ids) and np.array_equal(dist, ref_dist)
+        s = index.last_stats
+        assert 0 <= s["sampled_queries"] <= 8 and s["brute_force_queries"] + s["scan_queries"] <= size
+
+
+def test_auto_small_calls_reuse_the_probe():
+    # 1-D points with a short lengthscale: the walk prunes deep. The first small call probes 8
+    # queries on both engines and the walk answers the rest; the next small calls follow it.
+    x = np.random.default_rng(5).uniform(size=(6000, 1))
+    index = pcct.cover_tree(x, pcct.kernels.RBF(0.002), inducing_count=16, seed=0)
+    first = index.knn(10, np.arange(100, 200))
+    assert index.last_stats["sampled_queries"] == 8 and index.last_stats["scan_queries"] == 8
+    assert index.last_stats["probe_evaluations"] > 0
+    second = index.knn(10, np.arange(100, 200))
+    assert index.last_stats["sampled_queries"] == 0 and index.last_stats["scan_queries"] == 0
+    assert index.last_stats["brute_force_queries"] == 0
+    for a, b in zip(first, second):
+        assert np.array_equal(a, b)
+
+
 def test_auto_after_insert_uses_every_point():
     # Small N: auto answers with the brute force; after an insert that brute force must see the
     # inserted points too (it then scans the tree-ordered points by id).

@@ -38,6 +38,9 @@ struct KnnStats {
   /// "auto": evaluations of its probe of the walk, whose answers it drops (included in
   /// distance_evaluations, which is therefore the sum of evaluations_per_query plus this)
   std::int64_t probe_evaluations = 0;
+  /// "auto": queries of this call it ran on the scan (answers kept) to choose the call's engine;
+  /// 0 when the call followed a choice measured by an earlier call of the index
+  std::int64_t sampled_queries = 0;
   std::vector<std::int64_t> evaluations_per_query;  ///< one entry per query
   /// Tree engines: evaluations by level of the evaluated node (pairs level, count; highest
   /// first). Seed evaluations, queries "auto" sends to the brute force, and its probe of the
