@@ -49,6 +49,7 @@ bench: install
 	cd bench && ../$(PY) gold_bruteforce.py --repeats 5
 	cd bench && ../$(PY) gold_tree.py --repeats 3
 	cd bench && ../$(PY) peers.py --scale full --repeats 3
+	cd bench && ../$(PY) small_calls.py --repeats 3
 
 # The C++ profiling drivers (bench/cpp: pcct_profile, pcct_dot_peak, pcct_callgrind) in
 # build/prof, optimised with debug symbols for perf and callgrind.

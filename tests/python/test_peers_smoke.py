@@ -33,6 +33,15 @@ def test_peers_small_scale_runs_and_every_exact_engine_has_recall_one(tmp_path):
     assert any(name.startswith("GPBoost") for name in gp)  # timed, or reported as missing/failed with why
 
 
+def test_small_calls_benchmark_runs_and_checks_every_engine():
+    # The script itself exits non-zero if any engine's answer differs from auto's.
+    r = subprocess.run([sys.executable, str(BENCH / "small_calls.py"), "--points", "3000", "--repeats", "1",
+                        "--batch", "500"], capture_output=True, text=True, cwd=BENCH, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| ") and " s |" in line]
+    assert len(rows) == 8, r.stdout
+
+
 def test_plots_smallest_size_writes_every_plot(tmp_path):
     r = subprocess.run([sys.executable, str(BENCH / "plots.py"), "--max-n", "4096", "--repeats", "1", "--out",
                         str(tmp_path)], capture_output=True, text=True, cwd=BENCH, timeout=600)
