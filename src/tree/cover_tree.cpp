@@ -346,19 +346,24 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
     Part sample;
     AutoChoice choice;
   };
-  auto calibrate = [&](const std::vector<char>& sampled, index_t blocks) {
+  // A large call probes the walk on the sample queries that the scan's cost leaves to a tree
+  // engine (in predecessor mode the late ids). A small call's probe queries are close
+  // together, and in an early Vecchia batch all below that cost: it probes every one the
+  // walk could take (past the walk's floor), or the walk would never be tried there.
+  auto calibrate = [&](const std::vector<char>& sampled, index_t blocks, bool small_call) {
     QuerySubset s = split_queries(rows, ids, [&](index_t i) { return sampled[i] != 0; }).first;
     const index_t count = static_cast<index_t>(s.pos.size());
     Calibration c{Part{s.pos, tree_search(qs, s.rows, s.ids, params, TreeEngine::scan, blocks)}, {}};
     KnnStats& st = c.sample.result.stats;
     st.sampled_queries = count;
     c.choice.cost = kScanCostRatio * static_cast<double>(st.distance_evaluations) / static_cast<double>(count);
-    // The probe: sample queries that would go to a tree engine (not to the brute force, as
-    // the early ids in predecessor mode do), evenly spread.
+    // The probe, evenly spread over the sample queries past probe_above.
+    const double walk_floor = kWalkCostRatio * root_children;
+    const double probe_above = small_call ? walk_floor : c.choice.cost;
     std::vector<index_t> tree_bound;
     for (index_t j = 0; j < count; ++j)
-      if (scanned(s.pos[j]) > c.choice.cost) tree_bound.push_back(j);
-    if (tree_bound.empty() || kWalkCostRatio * root_children >= c.choice.cost) return c;
+      if (scanned(s.pos[j]) > probe_above) tree_bound.push_back(j);
+    if (tree_bound.empty() || walk_floor >= c.choice.cost) return c;
     const index_t m = static_cast<index_t>(tree_bound.size()), probes = std::min(m, kProbeSample);
     std::vector<index_t> prows, pids;
     double scan_part = 0;
@@ -393,14 +398,13 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
   if (m >= 4 * kAutoSample) {
     // Evenly spread sample queries; the choice is kept for later small calls.
     for (index_t j = 0; j < kAutoSample; ++j) sampled[j * nq / kAutoSample] = 1;
-    Calibration c = calibrate(sampled, kSampleBlocks);
+    Calibration c = calibrate(sampled, kSampleBlocks, false);
     im.auto_memory.store(k, params.predecessor, c.choice);
     return answer_rest(c.choice.cost, c.choice.engine, sampled, &c.sample);
   }
   // Too small to sample: follow the last choice for this k and mode, measuring its engine's
   // cost on this call's tree queries; the first such call, and every kFollowCalls-th, probes.
-  if (std::optional<AutoChoice> last = im.auto_memory.find(k, params.predecessor);
-      last && last->calls_since_probe < kFollowCalls) {
+  if (const std::optional<AutoChoice> last = im.auto_memory.follow(k, params.predecessor, kFollowCalls)) {
     const double cost = std::max(floor, last->cost);
     std::vector<index_t> on_tree;
     for (index_t i : tree_bound)
@@ -410,15 +414,13 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
       double evals = 0;
       for (index_t i : on_tree) evals += static_cast<double>(res.stats.evaluations_per_query[i]);
       const double ratio = last->engine == TreeEngine::walk ? kWalkCostRatio : kScanCostRatio;
-      last->cost = ratio * evals / static_cast<double>(on_tree.size());
+      im.auto_memory.measured(k, params.predecessor, last->engine, ratio * evals / static_cast<double>(on_tree.size()));
     }
-    ++last->calls_since_probe;
-    im.auto_memory.store(k, params.predecessor, *last);
     return res;
   }
   const index_t probes = std::min(m, kProbeSample);
   for (index_t t = 0; t < probes; ++t) sampled[tree_bound[(2 * t + 1) * m / (2 * probes)]] = 1;
-  Calibration c = calibrate(sampled, 1);
+  Calibration c = calibrate(sampled, 1, true);
   im.auto_memory.store(k, params.predecessor, c.choice);
   return answer_rest(c.choice.cost, c.choice.engine, sampled, &c.sample);
 }

@@ -582,6 +582,49 @@ TEST(CoverTree, AutoSmallCallsFollowTheLastMeasuredChoice) {
   EXPECT_TRUE(probed(call(1600, 10, false, false))) << "after an insert";
 }
 
+TEST(CoverTree, AutoSmallCallsSplitByTheCostTheLastCallMeasured) {
+  // Predecessor mode on 2-D points. The first small call, of early ids, probes the walk,
+  // although the ids are below the scan's cost (a large call would not probe there), and the
+  // walk wins. A following call of late ids measures the walk's cost anew, lower than at the
+  // early ids, and the call after that sends to the brute force exactly the ids at most that
+  // new cost (or the floor), not those at most the probe's cost.
+  const index_t n = 6000;
+  const auto c = auto_case(n, 2, 59, Kernel{KernelType::rbf, 1.0, {0.5}}, 64, 37, 0);
+  const auto arrays = c.tree.arrays();
+  const auto root_children = std::count(arrays.parent.begin(), arrays.parent.end(), 0);
+  const double floor = std::min(1.8 * static_cast<double>(c.tree.build_info().scan_top_centres),
+                                3.0 * static_cast<double>(root_children));
+  auto call = [&](const std::vector<index_t>& ids) {
+    const auto qs = QuerySet::by_ids(IdView{ids.data(), static_cast<index_t>(ids.size())});
+    const auto a = c.tree.knn(qs, KnnParams{10, true, 2});
+    expect_same(a, c.brute.knn(qs, KnnParams{10, true, 2}), "auto, predecessor, small calls");
+    return a.stats;
+  };
+  auto range = [](index_t first, index_t step) {
+    std::vector<index_t> ids(100);
+    for (index_t i = 0; i < 100; ++i) ids[i] = first + i * step;
+    return ids;
+  };
+  const KnnStats probe = call(range(1000, 1));
+  ASSERT_EQ(probe.sampled_queries, 8);
+  ASSERT_EQ(probe.scan_queries, 8) << "the walk must win the probe";
+  ASSERT_GT(probe.probe_evaluations, 0);
+  const double probe_cost = 3.0 * static_cast<double>(probe.probe_evaluations) / 8;
+  const KnnStats late = call(range(5800, 1));
+  ASSERT_EQ(late.sampled_queries + late.scan_queries + late.brute_force_queries, 0) << "all on the walk";
+  const double late_cost = 3.0 * static_cast<double>(std::accumulate(late.evaluations_per_query.begin(),
+                                                                     late.evaluations_per_query.end(), std::int64_t{0})) / 100;
+  const std::vector<index_t> mixed = range(800, 12);  // ids 800 .. 1,988
+  auto below = [&](double cost) {
+    return std::count_if(mixed.begin(), mixed.end(), [&](index_t id) { return id <= std::max(floor, cost); });
+  };
+  ASSERT_NE(below(late_cost), below(probe_cost)) << "floor " << floor << " probe cost " << probe_cost
+                                                 << " late cost " << late_cost;
+  const KnnStats next = call(mixed);
+  EXPECT_EQ(next.sampled_queries, 0);
+  EXPECT_EQ(next.brute_force_queries, below(late_cost));
+}
+
 TEST(CoverTree, AutoSmallCallsGoToTheBruteForceWhereItIsCheaper) {
   // 8-D points with a long lengthscale: both tree engines evaluate most of the 3,000 points,
   // so the probe's measured cost (1.8 brute-force evaluations per scan evaluation) exceeds N
