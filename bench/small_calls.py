@@ -7,7 +7,8 @@ Two loops per workload, both how GP code calls a k-NN index batch by batch:
 - predecessor: every point's Vecchia conditioning set, ids 0..N-1 in calls of --batch;
 - ids: 4,096 point ids (0..4,095) in calls of 64, without predecessor mode.
 --points shrinks every workload to N points (the CI smoke test). Each repeat of `auto` runs on a freshly built index (not timed), so it starts with no choice
-remembered from an earlier call. Every engine must return the brute force's answer, id for id.
+remembered from an earlier call. Every engine must return the brute force's answer, ids and
+distances bit for bit.
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def workloads(points=None):
 
 def run_loop(index, k, calls, predecessor):
     t0 = time.perf_counter()
-    ids = [index.knn(k, q, predecessor_mode=predecessor, return_distances=False) for q in calls]
-    return time.perf_counter() - t0, np.concatenate(ids)
+    answers = [index.knn(k, q, predecessor_mode=predecessor) for q in calls]
+    return time.perf_counter() - t0, [np.concatenate(part) for part in zip(*answers)]
 
 
 def main() -> None:
@@ -67,17 +68,16 @@ def main() -> None:
                   [np.arange(s, min(s + 64, n)) for s in range(0, min(n, 4096), 64)], False)]
         fixed = {e: pcct.cover_tree(model, algorithm=e) for e in ENGINES[1:]}
         for label, calls, pred in loops:
-            times, ref = {}, None
+            times = {}
+            _, ref = run_loop(fixed["brute"], k, calls, pred)  # the reference answer (a warm-up too)
             for e in ENGINES:
                 runs = []
                 for _ in range(args.repeats):
                     index = pcct.cover_tree(model) if e == "auto" else fixed[e]
-                    t, ids = run_loop(index, k, calls, pred)
+                    t, (ids, dist) = run_loop(index, k, calls, pred)
                     runs.append(t)
-                    if ref is None:
-                        ref = ids
-                    elif not np.array_equal(ids, ref):
-                        raise SystemExit(f"{name}, {label}: {e} differs from {ENGINES[0]}")
+                    if not (np.array_equal(ids, ref[0]) and np.array_equal(dist, ref[1])):
+                        raise SystemExit(f"{name}, {label}: {e} differs from the brute force")
                 times[e] = float(np.median(runs))
             best = min(times[e] for e in ENGINES[1:])
             print(f"| {name} | {label} | " + " | ".join(f"{times[e]:.3f} s" for e in ENGINES)
