@@ -383,6 +383,9 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _print_warning  # the message only, not our source line
             return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: pcct's loops stop within ~50 ms; outputs are written only on success
+        print("pcct: interrupted", file=sys.stderr)
+        return 130
     except CliError as exc:  # already in the command line's terms
         print(f"pcct: error: {exc}", file=sys.stderr)
         return 2

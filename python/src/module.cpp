@@ -21,6 +21,7 @@
 #include "pcct/tree/cover_tree.hpp"
 #include "pcct/tree/kd_tree.hpp"
 #include "pcct/model/residual_model.hpp"
+#include "pcct/core/interrupt.hpp"
 #include "pcct/core/simd_level.hpp"
 #include "pcct/core/threads.hpp"
 
@@ -33,6 +34,19 @@ using F64Vector = nb::ndarray<const double, nb::ndim<1>, nb::device::cpu>;
 using I64Vector = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::device::cpu>;
 
 namespace {
+
+// Releases the GIL for C++ work that Ctrl-C can stop: pcct's parallel loops call the check
+// about every 50 ms on this thread, which takes the GIL and runs Python's pending signal
+// handlers. A handler that raises (SIGINT's default raises KeyboardInterrupt) stops the work;
+// the C++ side unwinds with pcct::Interrupted and the handler's exception is raised. In
+// threads other than the main one PyErr_CheckSignals does nothing, as in Python itself.
+class ReleaseGil {
+  pcct::InterruptScope scope_{[] {
+    nb::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  }};
+  nb::gil_scoped_release release_;
+};
 
 pcct::MatrixView view(const F64Matrix& a) {
   return {a.data(), static_cast<index_t>(a.shape(0)), static_cast<index_t>(a.shape(1)),
@@ -100,7 +114,7 @@ struct IndexLock {
 // value: no Python objects).
 template <class F>
 auto read_locked(IndexLock& lock, F&& f) {
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   { std::lock_guard<std::mutex> pass(lock.gate); }
   std::shared_lock<std::shared_mutex> guard(lock.rw);
   return f();
@@ -236,7 +250,7 @@ PyIndex wrap_tree(std::shared_ptr<pcct::CoverTreeIndex<Metric>> tree,
   // without the GIL too; the caller's arrays stay alive for the whole call.
   out.insert_rows = [tree, embed, lock](const F64Matrix& coords, const std::optional<F64Matrix>& v,
                                         const std::optional<F64Vector>& p, int threads) {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     auto pts = embed(coords, v, p, threads);
     write_locked(*lock, [&] { tree->insert(pts, threads); });
   };
@@ -262,6 +276,15 @@ NB_MODULE(_core, m) {
   m.attr("MAX_THREADS") = pcct::kMaxThreads;
   m.attr("MAX_KERNEL_VARIANCE") = pcct::Kernel::kMaxVariance;
   m.doc() = "pcct C++ core (exact cover-tree k-NN)";
+  // A call stopped by a signal handler: raise the handler's exception (already set by
+  // PyErr_CheckSignals), or KeyboardInterrupt if it is gone.
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const pcct::Interrupted&) {
+      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    }
+  });
   m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });
   m.def("default_threads", [] { return pcct::default_threads(); });
 
@@ -271,7 +294,7 @@ NB_MODULE(_core, m) {
           [](const F64Matrix& coords, const std::string& kernel, double variance, const F64Vector& lengthscale,
              const I64Vector& inducing, int n_threads) {
             auto k = make_kernel(kernel, variance, lengthscale);
-            nb::gil_scoped_release release;
+            ReleaseGil release;
             return std::make_shared<pcct::ResidualModel>(
                 pcct::ResidualModel::from_inducing(view(coords), k, view(inducing), n_threads));
           },
@@ -281,7 +304,7 @@ NB_MODULE(_core, m) {
           [](const F64Matrix& coords, const std::string& kernel, double variance, const F64Vector& lengthscale,
              const F64Matrix& v, const F64Vector& p) {
             auto k = make_kernel(kernel, variance, lengthscale);
-            nb::gil_scoped_release release;
+            ReleaseGil release;
             return std::make_shared<pcct::ResidualModel>(
                 pcct::ResidualModel::from_factors(view(coords), k, view(v), view(p)));
           },
@@ -326,7 +349,7 @@ NB_MODULE(_core, m) {
             for (size_t i = 0; i < ia.size(); ++i) ia[i] = a(i);
             for (size_t j = 0; j < ib.size(); ++j) ib[j] = b(j);
             {
-              nb::gil_scoped_release release;
+              ReleaseGil release;
               pcct::ResidualSpace::Scratch scratch;
               for (size_t i = 0; i < ia.size(); ++i)
                 s.evaluate(s, pcct::Rows::list(&ia[i], 1), pcct::Rows::list(ib.data(), static_cast<int>(ib.size())),
@@ -359,7 +382,7 @@ NB_MODULE(_core, m) {
   m.def(
       "brute_force_euclidean",
       [](const F64Matrix& coords) {
-        nb::gil_scoped_release release;
+        ReleaseGil release;
         auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
         return PyIndex{std::make_shared<pcct::BruteForceIndex<pcct::EuclideanMetric>>(
             pcct::EuclideanMetric(std::move(space)))};
@@ -370,7 +393,7 @@ NB_MODULE(_core, m) {
       [](const F64Matrix& coords, double base, int threads, const std::string& algorithm) {
         std::shared_ptr<pcct::CoverTreeIndex<pcct::EuclideanMetric>> tree;
         {
-          nb::gil_scoped_release release;
+          ReleaseGil release;
           auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
           tree = std::make_shared<pcct::CoverTreeIndex<pcct::EuclideanMetric>>(
               pcct::EuclideanMetric(std::move(space)), tree_params(base, threads, algorithm));
@@ -387,7 +410,7 @@ NB_MODULE(_core, m) {
       [](const F64Matrix& coords) {
         std::shared_ptr<pcct::KdTreeIndex> kd;
         {
-          nb::gil_scoped_release release;
+          ReleaseGil release;
           auto space = pcct::EuclideanSpace::from_coords(view(coords), "coords");
           kd = std::make_shared<pcct::KdTreeIndex>(pcct::EuclideanMetric(std::move(space)));
         }
@@ -407,7 +430,7 @@ NB_MODULE(_core, m) {
         out.check_factors = euclidean_factors;
         out.insert_rows = [kd, lock](const F64Matrix& c, const std::optional<F64Matrix>&,
                                      const std::optional<F64Vector>&, int) {
-          nb::gil_scoped_release release;
+          ReleaseGil release;
           auto pts = pcct::EuclideanSpace::from_coords(view(c), "points");
           write_locked(*lock, [&] { kd->insert(pts); });
         };
@@ -419,7 +442,7 @@ NB_MODULE(_core, m) {
       [](std::shared_ptr<pcct::ResidualModel> model, double base, int threads, const std::string& algorithm) {
         std::shared_ptr<pcct::CoverTreeIndex<pcct::ResidualMetric>> tree;
         {
-          nb::gil_scoped_release release;
+          ReleaseGil release;
           tree = std::make_shared<pcct::CoverTreeIndex<pcct::ResidualMetric>>(pcct::ResidualMetric(model),
                                                                               tree_params(base, threads, algorithm));
         }

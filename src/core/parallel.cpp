@@ -5,6 +5,9 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <utility>
 
 #include "pcct/core/errors.hpp"
 
@@ -28,6 +31,25 @@ void note_threads_started() {
   if (!g_threads_started.load(std::memory_order_relaxed)) g_threads_started.store(true, std::memory_order_relaxed);
 }
 }  // namespace detail
+
+namespace {
+thread_local InterruptScope* t_interrupt_scope = nullptr;
+constexpr std::chrono::milliseconds kInterruptInterval{50};
+}  // namespace
+
+InterruptScope::InterruptScope(std::function<bool()> check)
+    : check_(std::move(check)), outer_(t_interrupt_scope),
+      next_(std::chrono::steady_clock::now() + kInterruptInterval) {
+  t_interrupt_scope = this;
+}
+InterruptScope::~InterruptScope() { t_interrupt_scope = outer_; }
+InterruptScope* InterruptScope::current() { return t_interrupt_scope; }
+bool InterruptScope::poll() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_) return false;
+  next_ = now + kInterruptInterval;
+  return check_ && check_();
+}
 
 int resolve_threads(int requested) {
   require_thread_count(requested);
