@@ -8,6 +8,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -385,7 +386,10 @@ def main(argv=None) -> int:
             return args.func(args)
     except KeyboardInterrupt:  # Ctrl-C: pcct's loops stop within ~50 ms; outputs are written only on success
         print("pcct: interrupted", file=sys.stderr)
-        return 130
+        # End by SIGINT itself, as Python does, so that a calling shell loop stops too.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return 130  # not reached where SIGINT ends the process
     except CliError as exc:  # already in the command line's terms
         print(f"pcct: error: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@
 #include "pcct/core/interrupt.hpp"
 #include "pcct/core/simd_level.hpp"
 #include "pcct/core/threads.hpp"
+#include "release_gil.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -35,18 +36,7 @@ using I64Vector = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::device::cpu>;
 
 namespace {
 
-// Releases the GIL for C++ work that Ctrl-C can stop: pcct's parallel loops call the check
-// about every 50 ms on this thread, which takes the GIL and runs Python's pending signal
-// handlers. A handler that raises (SIGINT's default raises KeyboardInterrupt) stops the work;
-// the C++ side unwinds with pcct::Interrupted and the handler's exception is raised. In
-// threads other than the main one PyErr_CheckSignals does nothing, as in Python itself.
-class ReleaseGil {
-  pcct::InterruptScope scope_{[] {
-    nb::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-  }};
-  nb::gil_scoped_release release_;
-};
+using pcct_python::ReleaseGil;
 
 pcct::MatrixView view(const F64Matrix& a) {
   return {a.data(), static_cast<index_t>(a.shape(0)), static_cast<index_t>(a.shape(1)),
@@ -276,13 +266,13 @@ NB_MODULE(_core, m) {
   m.attr("MAX_THREADS") = pcct::kMaxThreads;
   m.attr("MAX_KERNEL_VARIANCE") = pcct::Kernel::kMaxVariance;
   m.doc() = "pcct C++ core (exact cover-tree k-NN)";
-  // A call stopped by a signal handler: raise the handler's exception (already set by
-  // PyErr_CheckSignals), or KeyboardInterrupt if it is gone.
+  pcct_python::SigintWatch::init();
+  // A call stopped by Ctrl-C (release_gil.hpp) raises KeyboardInterrupt.
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
     } catch (const pcct::Interrupted&) {
-      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+      pcct_python::raise_interrupted();
     }
   });
   m.def("simd_level", [] { return std::string(pcct::active_simd_level()); });

@@ -45,10 +45,10 @@ InterruptScope::InterruptScope(std::function<bool()> check)
 InterruptScope::~InterruptScope() { t_interrupt_scope = outer_; }
 InterruptScope* InterruptScope::current() { return t_interrupt_scope; }
 bool InterruptScope::poll() {
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_) return false;
-  next_ = now + kInterruptInterval;
-  return check_ && check_();
+  if (std::chrono::steady_clock::now() < next_) return false;
+  const bool stop = check_ && check_();
+  next_ = std::chrono::steady_clock::now() + kInterruptInterval;  // after the check: a slow check is not re-run at once
+  return stop;
 }
 
 int resolve_threads(int requested) {

@@ -82,8 +82,8 @@ void parallel_for(std::int64_t n, int threads, Body&& body) {
       }
     }
   }
+  interrupt.throw_if_stopped();  // first: an error in an item skipped or cut short by the stop is not the story
   if (error) std::rethrow_exception(error);
-  interrupt.throw_if_stopped();
 }
 
 }  // namespace pcct

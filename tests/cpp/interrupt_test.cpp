@@ -82,11 +82,6 @@ TEST(Interrupt, AnInterruptedBuildQueryOrInsertLeavesNothingChanged) {
   {
     InterruptScope scope(stop_now);
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
-    EXPECT_THROW(tree.insert(more, 2), Interrupted);
-  }
-  {
-    InterruptScope scope(stop_now);
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
     EXPECT_THROW(tree.knn(QuerySet::all_points(), params), Interrupted);
   }
   EXPECT_EQ(tree.size(), n);
@@ -100,6 +95,21 @@ TEST(Interrupt, AnInterruptedBuildQueryOrInsertLeavesNothingChanged) {
     const auto checked = tree.knn(QuerySet::all_points(), params);
     EXPECT_EQ(checked.ids, before.ids);
     EXPECT_EQ(checked.distances, before.distances);
+  }
+  for (int stop_at = 1;; ++stop_at) {  // stopped at each of its checks in turn, then not at all
+    int checks = 0;
+    InterruptScope scope([&] { return ++checks == stop_at; });
+    try {
+      tree.insert(more, 1);
+    } catch (const Interrupted&) {
+      ASSERT_EQ(tree.size(), n) << "stopped at check " << stop_at;
+      const auto now = tree.knn(QuerySet::all_points(), params);
+      ASSERT_EQ(now.ids, before.ids) << "stopped at check " << stop_at;
+      continue;
+    }
+    EXPECT_GT(stop_at, 1) << "the insert took over 50 ms, so it was checked";
+    EXPECT_EQ(tree.size(), n + extra);
+    break;
   }
 }
 

@@ -1,0 +1,102 @@
+#pragma once
+// Releasing the GIL for C++ work, and stopping that work on Ctrl-C.
+//
+// While a call made on the main thread runs without the GIL, SIGINT's C-level handler is
+// wrapped (from the first such call on): the wrapper notes the signal in an atomic flag, which pcct's parallel loops poll
+// (pcct::InterruptScope), and calls Python's own handler, which marks the signal pending as
+// usual. The loops stop, the call unwinds with pcct::Interrupted (releasing the index's
+// locks), and the exception translator runs Python's handler: KeyboardInterrupt. Nothing
+// here takes the GIL during the call, and no Python code runs inside it, so a handler cannot
+// re-enter an index whose locks the call holds. Only when SIGINT has Python's default
+// handler: a custom handler (or SIG_IGN) runs after the call, as it always did, and calls on
+// other threads are never stopped (Python handles signals on the main thread only).
+#include <nanobind/nanobind.h>
+
+#include <atomic>
+#include <csignal>
+#include <functional>
+
+#include "pcct/core/interrupt.hpp"
+
+namespace pcct_python {
+
+namespace nb = nanobind;
+
+struct SigintWatch {
+  static inline std::atomic<bool> pending{false};
+  static inline PyOS_sighandler_t python_handler = nullptr;
+
+  static void on_sigint(int sig) {  // async-signal-safe: an atomic store and Python's handler
+    pending.store(true, std::memory_order_relaxed);
+    if (python_handler) python_handler(sig);
+  }
+
+  // Set once at import (init below), so that a call pays no Python-level lookups: the main
+  // thread's id (renewed in a forked child, whose main thread is the forking one), and
+  // _signal.getsignal, SIGINT and default_int_handler, kept for the process's life (a static
+  // nb::object would be released after the interpreter finalized, crashing the exit).
+  // `signal.getsignal` is avoided: its enum conversion costs ~2 us per call.
+  static inline std::atomic<unsigned long> main_thread{0};
+  static inline PyObject* getsignal = nullptr;
+  static inline PyObject* sigint_number = nullptr;
+  static inline PyObject* default_handler = nullptr;
+
+  static void init() {
+    nb::module_ signal_module = nb::module_::import_("_signal");
+    getsignal = nb::object(signal_module.attr("getsignal")).release().ptr();
+    sigint_number = nb::object(signal_module.attr("SIGINT")).release().ptr();
+    default_handler = nb::object(signal_module.attr("default_int_handler")).release().ptr();
+    main_thread = nb::cast<unsigned long>(nb::module_::import_("threading").attr("main_thread")().attr("ident"));
+    nb::module_::import_("os").attr("register_at_fork")(
+        nb::arg("after_in_child") = nb::cpp_function([] { main_thread = PyThread_get_thread_ident(); }));
+  }
+
+  // With the GIL held, at the start of a call. True if a SIGINT during the call will be noted.
+  // The wrapper, once installed, stays: Python replaces it whenever SIGINT's handler is set
+  // again (signal.signal), and it is re-installed here while that handler is the default one.
+  // So a call costs one sigaction query, not an install and a restore.
+  static bool start() {
+    if (!getsignal || PyThread_get_thread_ident() != main_thread) return false;
+    PyObject* handler = PyObject_CallOneArg(getsignal, sigint_number);
+    if (!handler) {
+      PyErr_Clear();
+      return false;
+    }
+    const bool python_default = handler == default_handler;
+    Py_DECREF(handler);
+    if (!python_default) return false;
+    const PyOS_sighandler_t current = PyOS_getsig(SIGINT);
+    if (current != &on_sigint) {
+      if (current == SIG_DFL || current == SIG_IGN || current == SIG_ERR) return false;
+      python_handler = current;
+      PyOS_setsig(SIGINT, &on_sigint);
+    }
+    pending.store(false, std::memory_order_relaxed);
+    return true;
+  }
+};
+
+// Releases the GIL for its lifetime; on the main thread, Ctrl-C stops pcct's loops meanwhile.
+class ReleaseGil {
+ public:
+  ReleaseGil()
+      : watching_(SigintWatch::start()),
+        scope_(watching_ ? std::function<bool()>([] { return SigintWatch::pending.load(std::memory_order_relaxed); })
+                         : std::function<bool()>()) {}
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  bool watching_;
+  pcct::InterruptScope scope_;
+  nb::gil_scoped_release release_;
+};
+
+// The exception translator's part: a call stopped by Ctrl-C raises what Python's handler
+// raises (KeyboardInterrupt), now that the call's locks are released.
+inline void raise_interrupted() {
+  SigintWatch::pending.store(false, std::memory_order_relaxed);
+  if (PyErr_CheckSignals() == 0 && !PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+}
+
+}  // namespace pcct_python
