@@ -2,9 +2,9 @@
 // Releasing the GIL for C++ work, and stopping that work on Ctrl-C.
 //
 // While a call made on the main thread runs without the GIL, SIGINT's C-level handler is
-// wrapped (from the first such call on): the wrapper notes the signal in an atomic flag, which pcct's parallel loops poll
-// (pcct::InterruptScope), and calls Python's own handler, which marks the signal pending as
-// usual. The loops stop, the call unwinds with pcct::Interrupted (releasing the index's
+// wrapped (from the first such call on): the wrapper notes the signal in an atomic flag,
+// which pcct's parallel loops poll (pcct::InterruptScope), and calls Python's own handler,
+// which marks the signal pending as usual. The loops stop, the call unwinds with pcct::Interrupted (releasing the index's
 // locks), and the exception translator runs Python's handler: KeyboardInterrupt. Nothing
 // here takes the GIL during the call, and no Python code runs inside it, so a handler cannot
 // re-enter an index whose locks the call holds. Only when SIGINT has Python's default
