@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -377,6 +378,9 @@ def _in_option_names(message: str, args=None) -> str:
     return re.sub(r"^queries\b", query_option, message)  # the API's name for either option
 
 
+INTERRUPTED = 130  # main()'s status after Ctrl-C (128 + SIGINT, as shells report it)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -386,10 +390,7 @@ def main(argv=None) -> int:
             return args.func(args)
     except KeyboardInterrupt:  # Ctrl-C: pcct's loops stop within ~50 ms; outputs are written only on success
         print("pcct: interrupted", file=sys.stderr)
-        # End by SIGINT itself, as Python does, so that a calling shell loop stops too.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        return 130  # not reached where SIGINT ends the process
+        return INTERRUPTED
     except CliError as exc:  # already in the command line's terms
         print(f"pcct: error: {exc}", file=sys.stderr)
         return 2
@@ -408,5 +409,18 @@ def main(argv=None) -> int:
         return 2
 
 
+def console_main() -> None:
+    """The `pcct` command: main(), and after Ctrl-C the process ends by SIGINT itself, as Python
+    does, so that a calling shell loop stops too (main() alone returns INTERRUPTED to a Python
+    caller)."""
+    code = main()
+    if code == INTERRUPTED and threading.current_thread() is threading.main_thread():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

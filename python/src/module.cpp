@@ -101,10 +101,10 @@ struct IndexLock {
 };
 
 // Runs f() without the GIL and with a shared hold of the lock, and returns its result (a C++
-// value: no Python objects).
+// value: no Python objects). Ctrl-C stops it unless `quick` (a read of size or dimension).
 template <class F>
-auto read_locked(IndexLock& lock, F&& f) {
-  ReleaseGil release;
+auto read_locked(IndexLock& lock, F&& f, bool quick = false) {
+  ReleaseGil release(!quick);
   { std::lock_guard<std::mutex> pass(lock.gate); }
   std::shared_lock<std::shared_mutex> guard(lock.rw);
   return f();
@@ -140,7 +140,7 @@ struct PyIndex {
   // 0 rows (a batch loop's empty last batch) is checked as any batch is, then nothing happens.
   void insert(const F64Matrix& coords, const std::optional<F64Matrix>& v, const std::optional<F64Vector>& p,
               int threads) const {
-    pcct::detail::require_columns(view(coords), read_locked(*lock, [&] { return index->dim(); }), "points",
+    pcct::detail::require_columns(view(coords), read_locked(*lock, [&] { return index->dim(); }, true), "points",
                                   "the index has");
     check_factors(v, p);
     if (coords.shape(0) > 0) {
@@ -350,8 +350,8 @@ NB_MODULE(_core, m) {
           "a"_a, "b"_a);
 
   nb::class_<PyIndex>(m, "Index")
-      .def_prop_ro("size", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->size(); }); })
-      .def_prop_ro("dim", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->dim(); }); })
+      .def_prop_ro("size", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->size(); }, true); })
+      .def_prop_ro("dim", [](const PyIndex& i) { return read_locked(*i.lock, [&] { return i.index->dim(); }, true); })
       .def_prop_ro("metric", [](const PyIndex& i) { return std::string(i.index->metric_name()); })
       .def_prop_ro("algorithm", [](const PyIndex& i) { return std::string(i.index->algorithm_name()); })
       .def("knn", &PyIndex::knn, "kind"_a, "ids"_a.none(), "coords"_a.none(), "k"_a, "predecessor"_a,

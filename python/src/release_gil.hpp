@@ -23,12 +23,16 @@ namespace pcct_python {
 namespace nb = nanobind;
 
 struct SigintWatch {
+  static_assert(std::atomic<bool>::is_always_lock_free);
   static inline std::atomic<bool> pending{false};
-  static inline PyOS_sighandler_t python_handler = nullptr;
+  // Python's own C-level signal handler (one function serves every signal with a Python-level
+  // handler), found at import; the wrapper always calls this one, never whatever handler it
+  // replaced, so a library that chains to "the previous handler" cannot make a loop.
+  static inline PyOS_sighandler_t python_c_handler = nullptr;
 
   static void on_sigint(int sig) {  // async-signal-safe: an atomic store and Python's handler
     pending.store(true, std::memory_order_relaxed);
-    if (python_handler) python_handler(sig);
+    python_c_handler(sig);
   }
 
   // Set once at import (init below), so that a call pays no Python-level lookups: the main
@@ -43,20 +47,36 @@ struct SigintWatch {
 
   static void init() {
     nb::module_ signal_module = nb::module_::import_("_signal");
-    getsignal = nb::object(signal_module.attr("getsignal")).release().ptr();
-    sigint_number = nb::object(signal_module.attr("SIGINT")).release().ptr();
-    default_handler = nb::object(signal_module.attr("default_int_handler")).release().ptr();
     main_thread = nb::cast<unsigned long>(nb::module_::import_("threading").attr("main_thread")().attr("ident"));
     nb::module_::import_("os").attr("register_at_fork")(
         nb::arg("after_in_child") = nb::cpp_function([] { main_thread = PyThread_get_thread_ident(); }));
+    // Python's C handler, read off SIGRTMAX given a Python handler for a moment (only if it
+    // has none at the C level, and only on the main thread, where signal.signal works);
+    // otherwise Ctrl-C does not stop calls, as before.
+    const int probe = nb::cast<int>(signal_module.attr("SIGRTMAX"));
+    if (PyThread_get_thread_ident() != main_thread || PyOS_getsig(probe) != SIG_DFL) return;
+    try {
+      nb::object previous = signal_module.attr("signal")(probe, signal_module.attr("default_int_handler"));
+      const PyOS_sighandler_t found = PyOS_getsig(probe);
+      signal_module.attr("signal")(probe, previous);
+      if (found == SIG_DFL || found == SIG_IGN || found == SIG_ERR) return;
+      python_c_handler = found;
+    } catch (const nb::python_error&) {
+      return;
+    }
+    getsignal = nb::object(signal_module.attr("getsignal")).release().ptr();
+    sigint_number = nb::object(signal_module.attr("SIGINT")).release().ptr();
+    default_handler = nb::object(signal_module.attr("default_int_handler")).release().ptr();
   }
 
   // With the GIL held, at the start of a call. True if a SIGINT during the call will be noted.
   // The wrapper, once installed, stays: Python replaces it whenever SIGINT's handler is set
-  // again (signal.signal), and it is re-installed here while that handler is the default one.
-  // So a call costs one sigaction query, not an install and a restore.
+  // again (signal.signal), and it is re-installed here while SIGINT's C handler is Python's
+  // own and its Python handler the default one. A SIGINT noted after the last call but not
+  // yet handled by Python (e.g. between two releases of one binding call) is handled now.
   static bool start() {
     if (!getsignal || PyThread_get_thread_ident() != main_thread) return false;
+    if (pending.exchange(false, std::memory_order_relaxed) && PyErr_CheckSignals() != 0) throw nb::python_error();
     PyObject* handler = PyObject_CallOneArg(getsignal, sigint_number);
     if (!handler) {
       PyErr_Clear();
@@ -66,12 +86,11 @@ struct SigintWatch {
     Py_DECREF(handler);
     if (!python_default) return false;
     const PyOS_sighandler_t current = PyOS_getsig(SIGINT);
-    if (current != &on_sigint) {
-      if (current == SIG_DFL || current == SIG_IGN || current == SIG_ERR) return false;
-      python_handler = current;
+    if (current == python_c_handler) {
       PyOS_setsig(SIGINT, &on_sigint);
+    } else if (current != &on_sigint) {
+      return false;  // another library's handler sits on SIGINT: leave it alone
     }
-    pending.store(false, std::memory_order_relaxed);
     return true;
   }
 };
@@ -79,8 +98,9 @@ struct SigintWatch {
 // Releases the GIL for its lifetime; on the main thread, Ctrl-C stops pcct's loops meanwhile.
 class ReleaseGil {
  public:
-  ReleaseGil()
-      : watching_(SigintWatch::start()),
+  // interruptible = false for quick reads (size, dim): they skip the sigaction query.
+  explicit ReleaseGil(bool interruptible = true)
+      : watching_(interruptible && SigintWatch::start()),
         scope_(watching_ ? std::function<bool()>([] { return SigintWatch::pending.load(std::memory_order_relaxed); })
                          : std::function<bool()>()) {}
   ReleaseGil(const ReleaseGil&) = delete;

@@ -107,8 +107,7 @@ TEST(Interrupt, AnInterruptedBuildQueryOrInsertLeavesNothingChanged) {
       ASSERT_EQ(now.ids, before.ids) << "stopped at check " << stop_at;
       continue;
     }
-    EXPECT_GT(stop_at, 1) << "the insert took over 50 ms, so it was checked";
-    EXPECT_EQ(tree.size(), n + extra);
+    EXPECT_EQ(tree.size(), n + extra);  // stop_at - 1 checks stopped it (none if it took under 50 ms)
     break;
   }
 }

@@ -48,6 +48,39 @@ signal_after(0.2)
 tree.knn(1, x3[:200_000], n_threads=2)
 time.sleep(0.5)
 print("handler", seen == [100_000])
+
+# Back to the default handler: the wrapper pcct keeps on SIGINT between calls still lets Python
+# raise KeyboardInterrupt exactly once for a signal outside any call.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+tree.knn(1, probe)
+raised = 0
+for _ in range(3):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+    except KeyboardInterrupt:
+        raised += 1
+print("outside", raised == 3)
+
+# A library that chains to the previous C handler (faulthandler, registered after pcct's
+# wrapper) neither loops nor loses the signal; a call under it is not stopped by pcct.
+import faulthandler
+faulthandler.register(signal.SIGINT, chain=True)
+tree.knn(1, probe)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+    chained = False
+except KeyboardInterrupt:
+    chained = True
+faulthandler.unregister(signal.SIGINT)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+    after = False
+except KeyboardInterrupt:
+    after = True
+print("faulthandler", chained and after)
 """
 
 
@@ -61,6 +94,7 @@ def test_ctrl_c_stops_long_calls_and_leaves_the_index_unchanged():
         assert float(got[what][1]) < 3.0, r.stdout
     assert got["unchanged"] == ["True"], r.stdout
     assert got["handler"] == ["True"], r.stdout
+    assert got["outside"] == ["True"] and got["faulthandler"] == ["True"], r.stdout
 
 
 def test_the_cli_reports_an_interrupt_and_writes_nothing(tmp_path):
