@@ -126,3 +126,26 @@ def test_exit_while_a_daemon_thread_is_in_a_call():
     for _ in range(3):
         r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0 and r.stdout.strip() == "exiting True", (r.returncode, r.stdout, r.stderr)
+
+
+def test_ctrl_c_works_when_pcct_was_first_imported_in_a_thread():
+    # Python's C handler is found by the first call on the main thread (not at import, which
+    # may happen in any thread), and the probe leaves SIGRTMAX as it was.
+    child = ("import os, signal, threading, time\n"
+             "import numpy as np\n"
+             "t = threading.Thread(target=lambda: __import__('pcct')); t.start(); t.join()\n"
+             "import pcct\n"
+             "x = np.random.default_rng(0).normal(size=(100_000, 32))\n"
+             "threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+             "t0 = time.perf_counter()\n"
+             "try:\n"
+             "    pcct.brute_force_knn(x, k=1, n_threads=2)\n"
+             "    print('completed', time.perf_counter() - t0)\n"
+             "except KeyboardInterrupt:\n"
+             "    print('KeyboardInterrupt', time.perf_counter() - t0)\n"
+             "print('SIGRTMAX', signal.getsignal(signal.SIGRTMAX) == signal.SIG_DFL)\n")
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [line.split() for line in r.stdout.splitlines()]
+    assert lines[0][0] == "KeyboardInterrupt" and float(lines[0][1]) < 3.0, r.stdout
+    assert lines[1] == ["SIGRTMAX", "True"], r.stdout
