@@ -6,9 +6,9 @@ every engine side by side in one run (medians of --repeats).
 Two loops per workload, both how GP code calls a k-NN index batch by batch:
 - predecessor: every point's Vecchia conditioning set, ids 0..N-1 in calls of --batch;
 - ids: 4,096 point ids (0..4,095) in calls of 64, without predecessor mode.
---points shrinks every workload to N points (the CI smoke test). Each repeat of `auto` runs on a freshly built index (not timed), so it starts with no choice
-remembered from an earlier call. Every engine must return the brute force's answer, ids and
-distances bit for bit.
+--points shrinks every workload to N points (the CI smoke test). Each repeat of `auto` runs on
+a freshly built index (not timed), so it starts with no choice remembered from an earlier
+call. Every engine must return the brute force's answer, ids and distances bit for bit.
 """
 from __future__ import annotations
 

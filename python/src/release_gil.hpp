@@ -2,14 +2,15 @@
 // Releasing the GIL for C++ work, and stopping that work on Ctrl-C.
 //
 // While a call made on the main thread runs without the GIL, SIGINT's C-level handler is
-// wrapped (from the first such call on): the wrapper notes the signal in an atomic flag,
-// which pcct's parallel loops poll (pcct::InterruptScope), and calls Python's own handler,
-// which marks the signal pending as usual. The loops stop, the call unwinds with pcct::Interrupted (releasing the index's
-// locks), and the exception translator runs Python's handler: KeyboardInterrupt. Nothing
-// here takes the GIL during the call, and no Python code runs inside it, so a handler cannot
-// re-enter an index whose locks the call holds. Only when SIGINT has Python's default
-// handler: a custom handler (or SIG_IGN) runs after the call, as it always did, and calls on
-// other threads are never stopped (Python handles signals on the main thread only).
+// wrapped (from the first such call on): the wrapper calls Python's own C handler, which
+// marks the signal pending as usual, and notes the signal in an atomic flag, which pcct's
+// parallel loops poll (pcct::InterruptScope). The loops stop, the call unwinds with
+// pcct::Interrupted (releasing the index's locks), and the exception translator runs
+// Python's handler: KeyboardInterrupt. Nothing here takes the GIL during the call, and no
+// Python code runs inside it, so a handler cannot re-enter an index whose locks the call
+// holds. Only when SIGINT has Python's default handler: a custom handler (or SIG_IGN) runs
+// after the call returns, and calls on other threads are never stopped (Python handles
+// signals on the main thread only).
 #include <nanobind/nanobind.h>
 
 #include <atomic>
@@ -74,13 +75,13 @@ struct SigintWatch {
     const int probe = nb::cast<int>(module.attr("SIGRTMAX"));
     struct sigaction saved {};
     if (sigaction(probe, nullptr, &saved) != 0 || (saved.sa_flags & SA_SIGINFO)) return false;
-    const nb::object python_level = module.attr("getsignal")(probe);
+    const nb::object python_level = nb::handle(getsignal)(probe);
     PyOS_sighandler_t found = SIG_DFL;
     if (PyCallable_Check(python_level.ptr())) {
       found = saved.sa_handler;  // Python put its own handler there
     } else if (saved.sa_handler == SIG_DFL && python_level.ptr() != Py_None) {
       try {
-        module.attr("signal")(probe, module.attr("default_int_handler"));
+        module.attr("signal")(probe, nb::handle(default_handler));
         found = PyOS_getsig(probe);
         module.attr("signal")(probe, python_level);
       } catch (const nb::python_error&) {

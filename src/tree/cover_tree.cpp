@@ -406,15 +406,16 @@ KnnResult CoverTreeIndex<Metric>::auto_search(const typename Metric::Space& qs, 
   // cost on this call's tree queries; the first such call, and every kFollowCalls-th, probes.
   if (const std::optional<AutoChoice> last = im.auto_memory.follow(k, params.predecessor, kFollowCalls)) {
     const double cost = std::max(floor, last->cost);
-    std::vector<index_t> on_tree;
-    for (index_t i : tree_bound)
-      if (scanned(i) > cost) on_tree.push_back(i);
     KnnResult res = answer_rest(cost, last->engine, {}, nullptr);
-    if (!on_tree.empty()) {
-      double evals = 0;
-      for (index_t i : on_tree) evals += static_cast<double>(res.stats.evaluations_per_query[i]);
+    double evals = 0, on_tree = 0;  // over the queries answer_rest sent to the tree engine
+    for (index_t i : tree_bound)
+      if (scanned(i) > cost) {
+        evals += static_cast<double>(res.stats.evaluations_per_query[i]);
+        ++on_tree;
+      }
+    if (on_tree > 0) {
       const double ratio = last->engine == TreeEngine::walk ? kWalkCostRatio : kScanCostRatio;
-      im.auto_memory.measured(k, params.predecessor, last->engine, ratio * evals / static_cast<double>(on_tree.size()));
+      im.auto_memory.measured(k, params.predecessor, last->engine, ratio * evals / on_tree);
     }
     return res;
   }

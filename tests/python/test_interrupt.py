@@ -53,34 +53,27 @@ print("handler", seen == [100_000])
 # raise KeyboardInterrupt exactly once for a signal outside any call.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 tree.knn(1, probe)
-raised = 0
-for _ in range(3):
+
+
+def sigint_raises():  # a SIGINT outside any call: True if Python raised KeyboardInterrupt for it
     try:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.2)
     except KeyboardInterrupt:
-        raised += 1
-print("outside", raised == 3)
+        return True
+    return False
+
+
+print("outside", [sigint_raises() for _ in range(3)] == [True, True, True])
 
 # A library that chains to the previous C handler (faulthandler, registered after pcct's
 # wrapper) neither loops nor loses the signal; a call under it is not stopped by pcct.
 import faulthandler
 faulthandler.register(signal.SIGINT, chain=True)
 tree.knn(1, probe)
-try:
-    os.kill(os.getpid(), signal.SIGINT)
-    time.sleep(0.2)
-    chained = False
-except KeyboardInterrupt:
-    chained = True
+chained = sigint_raises()
 faulthandler.unregister(signal.SIGINT)
-try:
-    os.kill(os.getpid(), signal.SIGINT)
-    time.sleep(0.2)
-    after = False
-except KeyboardInterrupt:
-    after = True
-print("faulthandler", chained and after)
+print("faulthandler", chained and sigint_raises())
 """
 
 
